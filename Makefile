@@ -1,0 +1,168 @@
+# Makefile: the short commands developers and CI type. It is a thin layer over
+# CMakePresets.json, which holds every configure/build/test setting, so
+# `make test` and `cmake --preset default && ctest --preset default` do the same.
+#
+#   make deps       install the Debian packages needed to build and test
+#   make build      configure + build preset `default` (build/)
+#   make test       build, then run the tests
+#   make demo       build, then run every example program
+#   make sanitize   ASan + UBSan build and tests (build-asan/)
+#   make valgrind   tests under valgrind memcheck (build-valgrind/)
+#   make format / format-check / clean
+#
+# Extra ctest arguments: make test ARGS='-R greenlet_switch'
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+JOBS ?= 2
+ARGS ?=
+CLANG_FORMAT ?= clang-format
+
+# Debian packages needed to build, test, sanitize and valgrind green.
+DEPS := cmake g++ make pkg-config libboost1.81-dev libboost-context1.81-dev \
+        libboost-test1.81-dev valgrind
+# Debian packages needed only by the benchmarks (kept out of `deps` so that CI
+# and users who only build the library do not install them).
+BENCH_DEPS := libbenchmark-dev libboost-fiber1.81-dev python3-greenlet gnuplot-nox
+
+# $(call require_debs,<label>,<packages>): install the missing packages as root,
+# or print the exact command and fail otherwise. dpkg-query's Status-Status is
+# "installed" only for fully installed packages (not removed/config-files).
+define require_debs
+@if ! command -v dpkg-query >/dev/null; then \
+	  echo "$(1): no dpkg-query (not Debian?); make sure these are installed: $(2)"; exit 0; \
+	fi; \
+	missing=""; \
+	for p in $(2); do \
+	  if [ "$$(dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null)" != installed ]; then \
+	    missing="$$missing $$p"; \
+	  fi; \
+	done; \
+	if [ -z "$$missing" ]; then echo "$(1): all packages installed"; exit 0; fi; \
+	echo "$(1): missing Debian packages:$$missing"; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "run: sudo apt-get update && sudo apt-get install -y --no-install-recommends$$missing"; \
+	  exit 1; \
+	fi; \
+	apt-get update; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
+endef
+
+.PHONY: help deps bench-deps build test demo sanitize valgrind clean format format-check
+
+# help: list the targets (the banner at the top of this file).
+help:
+	@sed -n '/^#   make/p' $(firstword $(MAKEFILE_LIST))
+
+# deps: a clean Debian machine (or CI container) gets everything `test`,
+# `demo`, `sanitize` and `valgrind` need, and nothing else.
+deps:
+	$(call require_debs,deps,$(DEPS))
+
+# bench-deps: the extra packages for benchmarks and their plots/baselines.
+bench-deps:
+	$(call require_debs,bench-deps,$(BENCH_DEPS))
+
+# build: the everyday RelWithDebInfo build with tests and examples (build/).
+build: deps
+	cmake --preset default
+	cmake --build --preset default -j$(JOBS)
+
+# test: the whole CTest suite of the default build; output on failure.
+test: build
+	ctest --preset default $(ARGS)
+
+# demo: runs each example that examples/CMakeLists.txt lists (one executable
+# path per line, absolute or relative to build/examples/). Programs named
+# *_overflow demonstrate stack-overflow detection: they must die by SIGABRT
+# (exit status 128+6); their stderr is shown. Core dumps are disabled.
+DEMO_LIST := build/examples/demo_list.txt
+demo: build
+	@if [ ! -f $(DEMO_LIST) ]; then \
+	  echo "demo: $(DEMO_LIST) is missing (examples/CMakeLists.txt writes it)"; exit 1; \
+	fi; \
+	ulimit -c 0; failed=""; \
+	while IFS= read -r exe || [ -n "$$exe" ]; do \
+	  [ -n "$$exe" ] || continue; \
+	  case "$$exe" in /*) ;; *) exe="$(CURDIR)/build/examples/$$exe" ;; esac; \
+	  name=$$(basename "$$exe"); \
+	  echo "=== $$name ==="; \
+	  case "$$name" in \
+	    *_overflow) \
+	      err=$$(mktemp); rc=0; \
+	      "$$exe" </dev/null 2>"$$err" || rc=$$?; \
+	      cat "$$err" >&2; rm -f "$$err"; \
+	      if [ "$$rc" -eq 134 ]; then echo "($$name aborted with SIGABRT, as expected)"; \
+	      else echo "demo: $$name exited with status $$rc, expected SIGABRT (134)"; failed="$$failed $$name"; fi ;; \
+	    *) \
+	      rc=0; "$$exe" </dev/null || rc=$$?; \
+	      if [ "$$rc" -ne 0 ]; then echo "demo: $$name exited with status $$rc"; failed="$$failed $$name"; fi ;; \
+	  esac; \
+	done < $(DEMO_LIST); \
+	if [ -n "$$failed" ]; then echo "demo: FAILED:$$failed"; exit 1; fi; \
+	echo "demo: all examples ran as expected"
+
+# sanitize: ASan + UBSan catch memory errors and UB that the optimised build
+# hides. Debug with -O1 keeps stacks readable; ASAN_OPTIONS/UBSAN_OPTIONS are
+# set by the `asan` test preset (leaks on, fake stacks off: they confuse
+# stack switching).
+sanitize: deps
+	cmake --preset asan
+	cmake --build --preset asan -j$(JOBS)
+	ctest --preset asan $(ARGS)
+
+# valgrind: memcheck over every test not labelled no_valgrind (the `valgrind`
+# test preset filters them). valgrind's --error-exitcode turns any error or
+# definite/indirect leak into a test failure, so the target fails; without it
+# ctest only counts "defects" and still exits 0. The failing tests' valgrind
+# logs are printed. An empty DartConfiguration.tcl silences ctest's warning
+# that the project has no include(CTest); the --overwrite options replace it.
+VALGRIND ?= valgrind
+VALGRIND_OPTS := --error-exitcode=99 --leak-check=full \
+  --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+  --track-origins=no --suppressions=$(CURDIR)/tests/valgrind.supp
+VALGRIND_LOGS := build-valgrind/Testing/Temporary
+valgrind: deps
+	cmake --preset valgrind
+	cmake --build --preset valgrind -j$(JOBS)
+	@touch -a build-valgrind/DartConfiguration.tcl
+	@rm -f $(VALGRIND_LOGS)/MemoryChecker.*.log
+	@ctest --preset valgrind --test-dir build-valgrind -T memcheck \
+	  --overwrite MemoryCheckCommand=$$(command -v $(VALGRIND)) \
+	  --overwrite "MemoryCheckCommandOptions=$(VALGRIND_OPTS)" $(ARGS) || { \
+	  for log in $$(grep -L 'ERROR SUMMARY: 0 errors' $(VALGRIND_LOGS)/MemoryChecker.*.log 2>/dev/null); do \
+	    echo "----- $$log"; cat "$$log"; \
+	  done; \
+	  echo "valgrind: FAILED (logs above, and in $(VALGRIND_LOGS)/)"; exit 1; }
+
+# clean: every preset's build directory.
+clean:
+	rm -rf build build-asan build-valgrind build-bench
+
+# format / format-check: .clang-format over all C++ sources; CI-style check
+# without modifying files.
+FORMAT_DIRS := $(wildcard include lib adapters tests bench examples)
+FORMAT_FILES = $(shell find $(FORMAT_DIRS) -type f \( -name '*.hpp' -o -name '*.cpp' \) 2>/dev/null)
+format:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format: $(CLANG_FORMAT) not found (apt-get install clang-format)"; exit 1; }
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check: $(CLANG_FORMAT) not found (apt-get install clang-format)"; exit 1; }
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
+
+# ---------------------------------------------------------------------------
+# Benchmarks: owned by the benchmark engineer. Preset `bench` (build-bench/,
+# Release, GREEN_BUILD_BENCHMARKS=ON) is ready in CMakePresets.json.
+# ---------------------------------------------------------------------------
+.PHONY: bench bench-instr
+
+# bench: timed benchmark runs (placeholder).
+bench:
+	@echo "bench: not yet implemented"
+
+# bench-instr: instruction counts under callgrind (placeholder).
+bench-instr:
+	@echo "bench-instr: not yet implemented"

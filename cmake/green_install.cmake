@@ -1,0 +1,103 @@
+# green_install.cmake: install rules, the CMake package (find_package(green))
+# and the pkg-config file. Included by the top-level CMakeLists.txt when
+# GREEN_INSTALL is ON, after lib/ and adapters/ have defined their targets.
+#
+# Installed layout (prefix-relative, GNUInstallDirs):
+#   include/green/*.hpp
+#   lib/libgreen_core.{a,so}  (and libgreen_generator.* unless header-only)
+#   lib/cmake/green/greenConfig.cmake, greenConfigVersion.cmake, greenTargets*.cmake
+#   lib/pkgconfig/green.pc
+
+include(CMakePackageConfigHelpers)
+
+set(GREEN_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/green"
+    CACHE STRING "Where greenConfig.cmake is installed, relative to the prefix")
+
+# green::green links every green library, for consumers that want all of it.
+if(NOT TARGET green)
+  add_library(green INTERFACE)
+  add_library(green::green ALIAS green)
+  foreach(_green_lib IN ITEMS green_core green_generator green_hub)
+    if(TARGET ${_green_lib})
+      target_link_libraries(green INTERFACE ${_green_lib})
+    endif()
+  endforeach()
+endif()
+
+# Libraries that exist in this build; adapters may not all be there yet.
+set(_green_install_targets "")
+foreach(_green_tgt IN ITEMS green_core green_generator green_hub green)
+  if(TARGET ${_green_tgt})
+    list(APPEND _green_install_targets ${_green_tgt})
+  endif()
+endforeach()
+
+install(TARGETS ${_green_install_targets}
+  EXPORT greenTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/green
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+  FILES_MATCHING PATTERN "*.hpp")
+
+install(EXPORT greenTargets
+  NAMESPACE green::
+  FILE greenTargets.cmake
+  DESTINATION ${GREEN_INSTALL_CMAKEDIR})
+
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/greenConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/greenConfig.cmake
+  INSTALL_DESTINATION ${GREEN_INSTALL_CMAKEDIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/greenConfigVersion.cmake
+  VERSION ${PROJECT_VERSION}
+  COMPATIBILITY SameMajorVersion)
+install(FILES
+  ${PROJECT_BINARY_DIR}/greenConfig.cmake
+  ${PROJECT_BINARY_DIR}/greenConfigVersion.cmake
+  DESTINATION ${GREEN_INSTALL_CMAKEDIR})
+
+# pkg-config. The prefix is only known at install time (`cmake --install
+# --prefix` may differ from CMAKE_INSTALL_PREFIX), so green.pc is configured by
+# the install script, where @CMAKE_INSTALL_PREFIX@ is the real one. Libraries go
+# dependents first; Boost.Context is needed on the link line when green_core is
+# static, and only for `pkg-config --static` when it is shared.
+set(_green_pc_libs "-L\${libdir}")
+foreach(_green_lib IN ITEMS green_hub green_generator green_core)
+  if(TARGET ${_green_lib})
+    get_target_property(_green_type ${_green_lib} TYPE)
+    if(NOT _green_type STREQUAL "INTERFACE_LIBRARY")
+      string(APPEND _green_pc_libs " -l$<TARGET_FILE_BASE_NAME:${_green_lib}>")
+    endif()
+  endif()
+endforeach()
+set(_green_type "")
+if(TARGET green_core)
+  get_target_property(_green_type green_core TYPE)
+endif()
+if(_green_type STREQUAL "STATIC_LIBRARY")
+  string(APPEND _green_pc_libs " -lboost_context")
+  set(_green_pc_libs_private "")
+else()
+  set(_green_pc_libs_private "-lboost_context")
+endif()
+foreach(_green_dir IN ITEMS LIBDIR INCLUDEDIR)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_${_green_dir}}")
+    set(_green_pc_${_green_dir} "${CMAKE_INSTALL_${_green_dir}}")
+  else()
+    set(_green_pc_${_green_dir} "\${prefix}/${CMAKE_INSTALL_${_green_dir}}")
+  endif()
+endforeach()
+
+install(CODE "
+  set(GREEN_PC_DESCRIPTION [==[${PROJECT_DESCRIPTION}]==])
+  set(GREEN_PC_VERSION [==[${PROJECT_VERSION}]==])
+  set(GREEN_PC_LIBDIR [==[${_green_pc_LIBDIR}]==])
+  set(GREEN_PC_INCLUDEDIR [==[${_green_pc_INCLUDEDIR}]==])
+  set(GREEN_PC_LIBS [==[${_green_pc_libs}]==])
+  set(GREEN_PC_LIBS_PRIVATE [==[${_green_pc_libs_private}]==])
+  configure_file([==[${CMAKE_CURRENT_LIST_DIR}/green.pc.in]==] [==[${PROJECT_BINARY_DIR}/green.pc]==] @ONLY)
+")
+install(FILES ${PROJECT_BINARY_DIR}/green.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

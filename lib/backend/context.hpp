@@ -1,0 +1,129 @@
+// lib/backend/context.hpp: PRIVATE. The only place in green that knows how a
+// stack switch happens. Everything above it (greenlet_state, thread_state,
+// the trampoline) uses machine_context and nothing else: no Boost type, no
+// sanitizer call and no exception-runtime detail leaks out of this file.
+//
+// The backend is Boost.Context's fcontext (jump_fcontext/make_fcontext). Its
+// public fiber API (resume_with) would add an ontop call to every switch;
+// symmetric any-to-any switching only needs jump_fcontext plus one store on
+// the receiving side ("from->fctx = t.fctx"), which is what this does.
+//
+// Around every jump it also:
+//   * swaps the libstdc++ exception globals (caught-exception stack and the
+//     uncaught count), so std::current_exception() and
+//     std::uncaught_exceptions() are per greenlet. Boost 1.81 does not (its
+//     fix, boostorg/context PR #281, is from 2025); without it a switch from
+//     inside a catch block leaks the caught exception into the resumed
+//     greenlet.
+//   * tells AddressSanitizer that the stack changes (start/finish_switch_fiber)
+//     so it neither reports false positives nor loses fake stacks.
+// Valgrind learns about stacks where they are mapped (stack_pool.cpp).
+
+#ifndef GREEN_LIB_BACKEND_CONTEXT_HPP
+#define GREEN_LIB_BACKEND_CONTEXT_HPP
+
+#include <cxxabi.h>
+
+#include <cstddef>
+
+#include <boost/context/detail/fcontext.hpp>
+
+#if defined(GREEN_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace green::detail {
+
+// The layout libstdc++ (and libc++abi) use for __cxa_eh_globals. Only these
+// two fields are per-thread exception state; both are swapped on a switch.
+struct eh_globals {
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+
+// The thread's eh_globals address never changes, so it is looked up once per
+// thread (the lookup is a call into libstdc++ plus a TLS access).
+inline eh_globals* thread_eh_globals() noexcept {
+  static thread_local eh_globals* cached [[gnu::tls_model("initial-exec")]] = nullptr;
+  if (__builtin_expect(cached == nullptr, 0)) {
+    cached = reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
+  }
+  return cached;
+}
+
+class machine_context {
+ public:
+  // entry_fn runs on a fresh stack the first time it is switched to. `self`
+  // is the context being started, `from` the one that switched to it. It
+  // must never return: it ends with exit_to().
+  using entry_fn = void (*)(machine_context* self, machine_context* from);
+
+  // prepare() makes this context start `fn` on [stack_top - size, stack_top)
+  // at the next switch to it.
+  void prepare(void* stack_top, std::size_t size, entry_fn fn) noexcept {
+    fctx_ = boost::context::detail::make_fcontext(stack_top, size, &trampoline);
+    entry_ = fn;
+    eh_ = {};
+    stack_bottom_ = static_cast<char*>(stack_top) - size;
+    stack_size_ = size;
+  }
+
+  // switch_to() suspends the running context (this) and resumes `to`.
+  // Returns, once something switches back, the context that did so.
+  machine_context* switch_to(machine_context& to) noexcept {
+    eh_globals* g = thread_eh_globals();
+    eh_ = *g;
+    *g = to.eh_;
+    target_ = &to;
+#if defined(GREEN_ASAN)
+    __sanitizer_start_switch_fiber(&asan_fake_stack_, to.stack_bottom_, to.stack_size_);
+#endif
+    boost::context::detail::transfer_t t = boost::context::detail::jump_fcontext(to.fctx_, this);
+    return arrived(t);
+  }
+
+  // exit_to() leaves a context for good (its greenlet is dead) and resumes
+  // `to`. The stack may be freed by whoever runs next, after the jump.
+  [[noreturn]] void exit_to(machine_context& to) noexcept {
+    *thread_eh_globals() = to.eh_;
+    target_ = &to;
+#if defined(GREEN_ASAN)
+    // nullptr: this stack's fake frames can be dropped, it never resumes.
+    __sanitizer_start_switch_fiber(nullptr, to.stack_bottom_, to.stack_size_);
+#endif
+    boost::context::detail::jump_fcontext(to.fctx_, this);
+    __builtin_unreachable();
+  }
+
+ private:
+  machine_context* arrived(boost::context::detail::transfer_t t) noexcept {
+    auto* from = static_cast<machine_context*>(t.data);
+    from->fctx_ = t.fctx;
+#if defined(GREEN_ASAN)
+    // A thread's main stack has no known bounds until ASan reports them here.
+    __sanitizer_finish_switch_fiber(asan_fake_stack_, &from->stack_bottom_, &from->stack_size_);
+#endif
+    return from;
+  }
+
+  static void trampoline(boost::context::detail::transfer_t t) noexcept {
+    auto* from = static_cast<machine_context*>(t.data);
+    machine_context* self = from->target_;
+    self->arrived(t);
+    self->entry_(self, from);
+    __builtin_unreachable();
+  }
+
+  boost::context::detail::fcontext_t fctx_ = nullptr;
+  machine_context* target_ = nullptr;  // where this context last switched to
+  entry_fn entry_ = nullptr;
+  eh_globals eh_{};
+  void* asan_fake_stack_ = nullptr;
+  const void* stack_bottom_ = nullptr;
+  std::size_t stack_size_ = 0;
+};
+
+}  // namespace green::detail
+
+#endif  // GREEN_LIB_BACKEND_CONTEXT_HPP

@@ -1,0 +1,673 @@
+// The greenlet runtime: how a switch picks its target (greenlet's g_switch
+// loop), how a greenlet starts and ends (the trampoline), and how a greenlet
+// whose last handle goes away is killed (spec 1.14).
+//
+// Invariants worth knowing before touching this file:
+//   * An exception never unwinds across machine_context::switch_to(). It is
+//     caught where it was thrown (entry() or the throw_() caller), carried as
+//     std::exception_ptr in greenlet_state::in_exc, and rethrown by arrive()
+//     on the receiving stack.
+//   * A value in flight (in_value) points into the sender's stack. The sender
+//     may be dead and its stack is released in arrive(), so arrive() takes
+//     the payload FIRST, then releases the stack.
+//   * Anything that can run user code (trace function, kills) runs after the
+//     payload was taken, because it may switch and overwrite in_value.
+
+#include <cxxabi.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "green/debug.hpp"
+#include "green/greenlet.hpp"
+#include "greenlet_state.hpp"
+
+namespace green {
+namespace detail {
+
+thread_local thread_state* tls_state [[gnu::tls_model("initial-exec")]] = nullptr;
+
+namespace {
+
+thread_local bool tls_torn_down = false;
+
+struct thread_state_owner {
+  thread_state* state = nullptr;
+  ~thread_state_owner() { delete state; }
+};
+thread_local thread_state_owner tls_owner;
+
+std::atomic<std::uint64_t> g_next_id{1};
+std::atomic<std::size_t> g_live{0};  // non-main greenlet states (green::debug)
+
+std::mutex g_hook_mutex;
+unraisable_hook g_unraisable;
+
+const char* kKillMessage = "Killing the greenlet because all references have vanished.";
+
+std::string describe(const greenlet_state* g) {
+  std::string s = "greenlet #" + std::to_string(g->id);
+  if (g->name[0] != '\0') s += " '" + std::string(g->name) + "'";
+  return s;
+}
+
+std::string describe_exception(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return std::string(ex.what());
+  } catch (const greenlet_exit& ex) {
+    return "green::greenlet_exit(" + ex.message() + ")";
+  } catch (const generator_exit&) {
+    return "green::generator_exit";
+  } catch (...) {
+    return "an exception of a type not derived from std::exception";
+  }
+}
+
+void default_unraisable(std::exception_ptr e, const greenlet& g) {
+  std::fprintf(stderr, "green: exception ignored while killing %s: %s\n",
+               describe(g.native_handle()).c_str(), describe_exception(e).c_str());
+}
+
+void report_unraisable(std::exception_ptr e, greenlet_state* g) noexcept {
+  try {
+    unraisable_hook hook;
+    {
+      std::lock_guard<std::mutex> lock(g_hook_mutex);
+      hook = g_unraisable;
+    }
+    if (hook) {
+      hook(e, g->self);
+    } else {
+      default_unraisable(e, g->self);
+    }
+  } catch (...) {
+    std::fprintf(stderr, "green: the unraisable hook threw; exception ignored\n");
+  }
+}
+
+bool is_greenlet_exit(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const greenlet_exit&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+value exit_as_value(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const greenlet_exit& ex) {
+    return value(ex);
+  }
+}
+
+thread_record* lineage_owner(greenlet_state* g) noexcept {
+  for (; g != nullptr; g = g->parent) {
+    if (thread_record* t = g->thread.load(std::memory_order_acquire)) return t;
+  }
+  return nullptr;
+}
+
+[[noreturn]] void throw_wrong_thread(greenlet_state* g, thread_record* owner, const char* what) {
+  if (owner != nullptr && !owner->alive.load(std::memory_order_acquire)) {
+    throw error("cannot " + std::string(what) + " " + describe(g) +
+                ": it belongs to a different thread, which has exited. Its greenlets are dead "
+                "(Python: greenlet.error: cannot switch to a different thread (which happens to "
+                "have exited))");
+  }
+  throw error("cannot " + std::string(what) + " " + describe(g) +
+              ": it belongs to a different thread. A greenlet only runs on the thread that "
+              "started it; hand the work to that thread instead (Python: greenlet.error: cannot "
+              "switch to a different thread)");
+}
+
+void check_switch_allowed(thread_state& ts, greenlet_state* target) {
+  thread_record* owner = target->thread.load(std::memory_order_acquire);
+  if (__builtin_expect(owner == ts.rec, 1)) return;
+  if (owner == nullptr) owner = lineage_owner(target);
+  if (owner != ts.rec) throw_wrong_thread(target, owner, "switch to");
+}
+
+[[noreturn]] void throw_empty_handle() {
+  throw error("operation on an empty green::greenlet handle (it was moved from)");
+}
+
+void destroy_state(greenlet_state* g) noexcept;
+void last_reference_gone(greenlet_state* g) noexcept;
+value do_switch(thread_state& ts, greenlet_state* target, value* payload, std::exception_ptr exc);
+void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept;
+
+// start() gives an unstarted greenlet its stack, so the next jump runs entry().
+// Throws before changing anything, so a failed start leaves it unstarted.
+void start(thread_state& ts, greenlet_state* t) {
+  if (!t->run) {
+    throw error(describe(t) +
+                " has no function to run: create it with a callable, or call set_run() "
+                "before switching to it (Python: AttributeError: run)");
+  }
+  t->stack = ts.pool.acquire(t->stack_opts);
+  if (t->stack.guard != 0) install_overflow_handler();
+  t->ctx.prepare(t->stack.top(), t->stack.usable(), &entry);
+  ts.rec->retain();
+  t->thread.store(ts.rec, std::memory_order_release);
+  t->state.store(status::active, std::memory_order_release);
+}
+
+void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet_state* to,
+                std::exception_ptr& pending) noexcept {
+  trace_function fn = ts.trace;  // a copy: the callback may call settrace()
+  try {
+    fn(ev, from->self, to->self);
+  } catch (...) {
+    // Spec 1.15: a failing tracer is removed and its error replaces whatever
+    // was being delivered.
+    ts.trace = nullptr;
+    ts.tracing = false;
+    pending = std::current_exception();
+  }
+}
+
+// arrive() runs in `self` right after a switch into it, from `from`.
+value arrive(thread_state& ts, greenlet_state* self, greenlet_state* from) {
+  value v;
+  if (self->in_value != nullptr) {
+    v = std::move(*self->in_value);
+    self->in_value = nullptr;
+  }
+  std::exception_ptr e = std::move(self->in_exc);
+  self->in_exc = nullptr;
+  if (__builtin_expect(from->state.load(std::memory_order_relaxed) == status::dead, 0) &&
+      from->stack) {
+    ts.pool.release(std::exchange(from->stack, stack_block{}));
+  }
+  // An orphan (last handle dropped while it ran) is held by a temporary
+  // reference until the tracer has seen it, then released, which kills it
+  // if it is suspended and frees it if it is dead.
+  const bool orphan = __builtin_expect(from->orphaned, 0);
+  if (orphan) {
+    from->orphaned = false;
+    retain(from);
+  }
+  if (__builtin_expect(ts.tracing, 0)) {
+    call_trace(ts, e ? trace_event::throw_ : trace_event::switch_, from, self, e);
+  }
+  if (orphan) release(from);
+  if (e) std::rethrow_exception(e);
+  return v;
+}
+
+void set_current(thread_state& ts, greenlet_state* g) noexcept {
+  ts.current = g;
+  ts.rec->current.store(g, std::memory_order_relaxed);
+}
+
+value do_switch(thread_state& ts, greenlet_state* target, value* payload,
+                std::exception_ptr exc) {
+  check_switch_allowed(ts, target);
+  greenlet_state* self = ts.current;
+  greenlet_state* t = target;
+  value converted;
+  if (__builtin_expect(t->state.load(std::memory_order_relaxed) == status::dead, 0)) {
+    // Spec 1.6: a greenlet_exit aimed at a dead greenlet is a value.
+    if (exc && is_greenlet_exit(exc)) {
+      converted = exit_as_value(exc);
+      payload = &converted;
+      exc = nullptr;
+    }
+    // Spec 1.4: a dead target passes the payload to its parent chain. The
+    // main greenlet never dies while its thread runs, so this ends.
+    do {
+      t = t->parent;
+    } while (t->state.load(std::memory_order_relaxed) == status::dead);
+  }
+  if (t == self) {
+    // Spec 1.4: switching to yourself delivers at once (and is traced).
+    value v;
+    if (payload != nullptr) v = std::move(*payload);
+    if (ts.tracing) call_trace(ts, exc ? trace_event::throw_ : trace_event::switch_, self, self, exc);
+    if (exc) std::rethrow_exception(exc);
+    return v;
+  }
+  if (t->state.load(std::memory_order_relaxed) == status::unstarted) {
+    if (lineage_owner(t) != ts.rec) throw_wrong_thread(t, lineage_owner(t), "start");
+    start(ts, t);
+  }
+  t->in_value = payload;
+  t->in_exc = std::move(exc);
+  set_current(ts, t);
+  machine_context* from = self->ctx.switch_to(t->ctx);
+  return arrive(ts, self, greenlet_state::of(from));
+}
+
+// finish() sends a dead greenlet's result up its parent chain (spec 1.5):
+// dead parents are skipped, an unstarted parent is started with the result,
+// and a parent that cannot start passes the failure on to its own parent.
+[[noreturn]] void finish(thread_state& ts, greenlet_state* self, value& result,
+                         std::exception_ptr& err) noexcept {
+  self->state.store(status::dead, std::memory_order_release);
+  greenlet_state* p = self->parent;
+  for (;;) {
+    if (p == nullptr) {
+      std::fprintf(stderr, "green: fatal: ran out of parent greenlets while finishing %s\n",
+                   describe(self).c_str());
+      std::abort();
+    }
+    status st = p->state.load(std::memory_order_relaxed);
+    if (st == status::dead) {
+      p = p->parent;
+      continue;
+    }
+    if (st == status::unstarted) {
+      try {
+        if (lineage_owner(p) != ts.rec) throw_wrong_thread(p, lineage_owner(p), "start");
+        start(ts, p);
+      } catch (...) {
+        err = std::current_exception();
+        result.reset();
+        p = p->parent;
+        continue;
+      }
+    }
+    break;
+  }
+  p->in_value = &result;
+  p->in_exc = std::move(err);
+  set_current(ts, p);
+  self->ctx.exit_to(p->ctx);
+}
+
+// entry() is the bottom frame of every greenlet stack.
+void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept {
+  thread_state& ts = *tls_state;
+  greenlet_state* self = greenlet_state::of(self_ctx);
+  value result;
+  std::exception_ptr err;
+  try {
+    value args = arrive(ts, self, greenlet_state::of(from_ctx));
+    // Python drops `run` once started; the callable's destructor runs here,
+    // on the greenlet's own stack, before it dies.
+    std::unique_ptr<runnable> fn = std::move(self->run);
+    result = fn->invoke(std::move(args));
+  } catch (const greenlet_exit& ex) {
+    result = value(ex);  // spec 1.5: an escaping greenlet_exit is a value
+  } catch (abi::__forced_unwind&) {
+    std::fprintf(stderr,
+                 "green: fatal: pthread_exit() or thread cancellation inside %s; a greenlet "
+                 "stack cannot be unwound past its bottom. Return to the main greenlet first.\n",
+                 describe(self).c_str());
+    std::abort();
+  } catch (...) {
+    err = std::current_exception();
+  }
+  finish(ts, self, result, err);
+}
+
+void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
+  // Spec 1.14: resurrect for the duration, make the freeing greenlet the
+  // parent, throw greenlet_exit in, then look at the outcome.
+  g->refs.store(1, std::memory_order_relaxed);
+  greenlet_state* old_parent = g->parent;
+  g->parent = ts.current;
+  retain(ts.current);
+  try {
+    do_switch(ts, g, nullptr, std::make_exception_ptr(greenlet_exit(kKillMessage)));
+  } catch (...) {
+    report_unraisable(std::current_exception(), g);
+  }
+  greenlet_state* temporary = g->parent;
+  g->parent = old_parent;
+  release(temporary);
+  if (g->state.load(std::memory_order_relaxed) == status::active &&
+      g->refs.load(std::memory_order_acquire) == 1) {
+    std::fprintf(stderr,
+                 "green: greenlet_exit did not kill %s: it caught the exit and switched away "
+                 "without keeping a handle to itself, so it can never be resumed. It is leaked "
+                 "(its stack stays mapped). Let greenlet_exit propagate, or return after "
+                 "cleaning up.\n",
+                 describe(g).c_str());
+    return;  // deliberately leaked, as greenlet does
+  }
+  release(g);
+}
+
+void last_reference_gone(greenlet_state* g) noexcept {
+  if (g->state.load(std::memory_order_acquire) != status::active || g->is_main) {
+    destroy_state(g);
+    return;
+  }
+  thread_record* owner = g->thread.load(std::memory_order_acquire);
+  if (!owner->alive.load(std::memory_order_acquire)) {
+    destroy_state(g);  // spec 1.13: a dead thread's greenlets are dropped unrun
+    return;
+  }
+  thread_state* ts = tls_state;
+  if (ts == nullptr || ts->rec != owner) {
+    // Spec 1.13: killed on its own thread, at that thread's next green call.
+    std::unique_lock<std::mutex> lock(owner->deleteme_mutex);
+    if (!owner->alive.load(std::memory_order_acquire)) {
+      lock.unlock();
+      destroy_state(g);
+      return;
+    }
+    owner->deleteme.push_back(g);
+    owner->has_deleteme.store(true, std::memory_order_release);
+    return;
+  }
+  if (g == ts->current) {
+    g->orphaned = true;  // killed by whoever it switches to next (arrive())
+    return;
+  }
+  kill_on_last_handle(*ts, g);
+}
+
+void destroy_state(greenlet_state* g) noexcept {
+  thread_record* owner = g->thread.load(std::memory_order_acquire);
+  if (g->stack) {
+    thread_state* ts = tls_state;
+    if (ts != nullptr && ts->rec == owner) {
+      ts->pool.release(std::exchange(g->stack, stack_block{}));
+    } else {
+      unmap_stack(g->stack);
+    }
+  }
+  greenlet_state* parent = g->parent;
+  if (!g->is_main) g_live.fetch_sub(1, std::memory_order_relaxed);
+  g->drop_self();
+  delete g;
+  if (parent != nullptr) release(parent);
+  if (owner != nullptr) owner->release();
+}
+
+}  // namespace
+
+void retain(greenlet_state* g) noexcept { g->refs.fetch_add(1, std::memory_order_relaxed); }
+
+void release(greenlet_state* g) noexcept {
+  if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
+}
+
+runnable::~runnable() = default;
+
+thread_state::thread_state() {
+  rec = new thread_record;
+  main = new greenlet_state;
+  main->is_main = true;
+  main->id = g_next_id.fetch_add(1, std::memory_order_relaxed);
+  std::strcpy(main->name, "main");
+  rec->retain();
+  main->thread.store(rec, std::memory_order_release);
+  main->state.store(status::active, std::memory_order_release);
+  current = main;
+  rec->current.store(main, std::memory_order_relaxed);
+  altstack = make_signal_altstack();
+}
+
+thread_state::~thread_state() {
+  // Kill what other threads dropped while this thread can still run it.
+  process_deleteme();
+  std::vector<greenlet_state*> late;
+  {
+    std::lock_guard<std::mutex> lock(rec->deleteme_mutex);
+    rec->alive.store(false, std::memory_order_release);
+    late.swap(rec->deleteme);
+    rec->has_deleteme.store(false, std::memory_order_relaxed);
+  }
+  tls_state = nullptr;
+  tls_torn_down = true;
+  for (greenlet_state* g : late) destroy_state(g);
+  trace = nullptr;
+  rec->current.store(nullptr, std::memory_order_relaxed);
+  release(main);
+  free_signal_altstack(altstack);
+  rec->release();
+}
+
+thread_state& thread_state::get() {
+  thread_state* ts = tls_state;
+  if (__builtin_expect(ts == nullptr, 0)) {
+    if (tls_torn_down) {
+      throw error(
+          "green was used on a thread after its green state was destroyed (from a thread_local "
+          "or static destructor that ran after thread exit began); create and switch greenlets "
+          "before the thread starts exiting");
+    }
+    ts = new thread_state;
+    tls_owner.state = ts;
+    tls_state = ts;
+  }
+  if (__builtin_expect(ts->rec->has_deleteme.load(std::memory_order_relaxed), 0)) {
+    ts->process_deleteme();
+  }
+  return *ts;
+}
+
+void thread_state::process_deleteme() {
+  std::vector<greenlet_state*> victims;
+  {
+    std::lock_guard<std::mutex> lock(rec->deleteme_mutex);
+    victims.swap(rec->deleteme);
+    rec->has_deleteme.store(false, std::memory_order_relaxed);
+  }
+  for (greenlet_state* g : victims) last_reference_gone(g);
+}
+
+}  // namespace detail
+
+using detail::greenlet_state;
+using detail::status;
+using detail::thread_state;
+
+greenlet::greenlet() : greenlet(std::unique_ptr<detail::runnable>{}, nullptr, stack_options{}) {}
+
+greenlet::greenlet(std::unique_ptr<detail::runnable> fn, const greenlet* parent,
+                   stack_options stack)
+    : state_(nullptr) {
+  thread_state& ts = thread_state::get();
+  greenlet_state* p = ts.current;
+  if (parent != nullptr) {
+    if (parent->state_ == nullptr) detail::throw_empty_handle();
+    p = parent->state_;
+  }
+  auto* s = new greenlet_state;
+  s->run = std::move(fn);
+  s->stack_opts = stack;
+  s->id = detail::g_next_id.fetch_add(1, std::memory_order_relaxed);
+  detail::g_live.fetch_add(1, std::memory_order_relaxed);
+  detail::retain(p);
+  s->parent = p;
+  state_ = s;
+}
+
+greenlet::greenlet(const greenlet& other) noexcept : state_(other.state_) {
+  if (state_ != nullptr) detail::retain(state_);
+}
+
+greenlet& greenlet::operator=(const greenlet& other) noexcept {
+  if (other.state_ != nullptr) detail::retain(other.state_);
+  greenlet_state* old = std::exchange(state_, other.state_);
+  if (old != nullptr) detail::release(old);
+  return *this;
+}
+
+greenlet& greenlet::operator=(greenlet&& other) noexcept {
+  if (this != &other) {
+    greenlet_state* old = std::exchange(state_, std::exchange(other.state_, nullptr));
+    if (old != nullptr) detail::release(old);
+  }
+  return *this;
+}
+
+greenlet::~greenlet() {
+  if (state_ != nullptr) detail::release(state_);
+}
+
+greenlet greenlet::from_native(detail::greenlet_state* s) noexcept {
+  detail::retain(s);
+  return greenlet(s);
+}
+
+const greenlet& greenlet::current() { return thread_state::get().current->self; }
+
+const greenlet& getcurrent() { return greenlet::current(); }
+
+value greenlet::switch_value(value payload) {
+  if (state_ == nullptr) detail::throw_empty_handle();
+  return detail::do_switch(thread_state::get(), state_, &payload, nullptr);
+}
+
+value greenlet::throw_() { return throw_(std::make_exception_ptr(greenlet_exit{})); }
+
+value greenlet::throw_(std::exception_ptr ex) {
+  if (state_ == nullptr) detail::throw_empty_handle();
+  if (!ex) {
+    throw error(
+        "throw_(): the exception_ptr is empty; pass an exception object or a non-empty "
+        "std::exception_ptr (Python: TypeError: exceptions must be classes, or instances)");
+  }
+  return detail::do_switch(thread_state::get(), state_, nullptr, std::move(ex));
+}
+
+std::optional<greenlet> greenlet::parent() const {
+  if (state_ == nullptr) detail::throw_empty_handle();
+  if (state_->parent == nullptr) return std::nullopt;
+  return from_native(state_->parent);
+}
+
+void greenlet::set_parent(const greenlet& p) {
+  if (state_ == nullptr || p.state_ == nullptr) {
+    throw error("set_parent(): empty greenlet handle; a parent must be a greenlet (Python: "
+                "TypeError: Expected any type of greenlet)");
+  }
+  if (state_->is_main) {
+    throw error("set_parent(): cannot set the parent of a main greenlet (Python: "
+                "AttributeError: cannot set the parent of a main greenlet)");
+  }
+  for (greenlet_state* g = p.state_; g != nullptr; g = g->parent) {
+    if (g == state_) {
+      throw error("set_parent(): cyclic parent chain: " + detail::describe(state_) +
+                  " would become its own ancestor (Python: ValueError: cyclic parent chain)");
+    }
+  }
+  if (state_->started()) {
+    detail::thread_record* mine = state_->thread.load(std::memory_order_acquire);
+    detail::thread_state* ts = detail::tls_state;
+    if (ts == nullptr || ts->rec != mine) {
+      throw error("set_parent(): " + detail::describe(state_) +
+                  " belongs to a different thread; reparent it from its own thread");
+    }
+    if (detail::lineage_owner(p.state_) != mine) {
+      throw error("set_parent(): parent cannot be on a different thread: " +
+                  detail::describe(state_) + " has started on this thread and " +
+                  detail::describe(p.state_) +
+                  " belongs to another (Python: ValueError: parent cannot be on a different "
+                  "thread)");
+    }
+  }
+  detail::retain(p.state_);
+  greenlet_state* old = std::exchange(state_->parent, p.state_);
+  detail::release(old);
+}
+
+void greenlet::set_runnable(std::unique_ptr<detail::runnable> fn) {
+  if (state_ == nullptr) detail::throw_empty_handle();
+  if (state_->is_main) {
+    throw error("set_run(): a main greenlet has no function (Python: AttributeError: Main "
+                "greenlets do not have a run attribute)");
+  }
+  if (state_->started()) {
+    throw error("set_run(): run cannot be set after the start of the greenlet (" +
+                detail::describe(state_) + ")");
+  }
+  state_->run = std::move(fn);
+}
+
+bool greenlet::has_run() const {
+  if (state_ == nullptr) detail::throw_empty_handle();
+  return state_->run != nullptr && !state_->started();
+}
+
+bool greenlet::started() const noexcept {
+  return state_ != nullptr && state_->started();
+}
+
+bool greenlet::dead() const noexcept {
+  if (state_ == nullptr) return false;
+  status st = state_->state.load(std::memory_order_acquire);
+  if (st == status::dead) return true;
+  if (st == status::unstarted) return false;
+  detail::thread_record* t = state_->thread.load(std::memory_order_acquire);
+  return t != nullptr && !t->alive.load(std::memory_order_acquire);
+}
+
+greenlet::operator bool() const noexcept {
+  return state_ != nullptr && state_->state.load(std::memory_order_acquire) == status::active &&
+         !dead();
+}
+
+bool greenlet::is_main() const noexcept { return state_ != nullptr && state_->is_main; }
+
+std::uint64_t greenlet::id() const noexcept { return state_ == nullptr ? 0 : state_->id; }
+
+void greenlet::set_name(std::string_view name) {
+  if (state_ == nullptr) detail::throw_empty_handle();
+  std::size_t n = std::min(name.size(), sizeof(state_->name) - 1);
+  std::memcpy(state_->name, name.data(), n);
+  state_->name[n] = '\0';
+}
+
+std::string greenlet::name() const {
+  if (state_ == nullptr) detail::throw_empty_handle();
+  return state_->name;
+}
+
+trace_function settrace(trace_function fn) {
+  thread_state& ts = thread_state::get();
+  trace_function old = std::move(ts.trace);
+  ts.trace = std::move(fn);
+  ts.tracing = static_cast<bool>(ts.trace);
+  return old;
+}
+
+trace_function gettrace() { return thread_state::get().trace; }
+
+unraisable_hook set_unraisable_hook(unraisable_hook hook) {
+  std::lock_guard<std::mutex> lock(detail::g_hook_mutex);
+  return std::exchange(detail::g_unraisable, std::move(hook));
+}
+
+std::size_t debug::live_greenlets() noexcept {
+  return detail::g_live.load(std::memory_order_relaxed);
+}
+
+stack_stats get_stack_stats() noexcept {
+  detail::thread_state* ts = detail::tls_state;
+  return ts == nullptr ? stack_stats{} : ts->pool.stats();
+}
+
+void set_stack_pool_limit(std::size_t stacks) { thread_state::get().pool.set_limit(stacks); }
+
+namespace detail {
+// Used by context.cpp: the greenlet whose context get()/set() reads.
+greenlet_state* current_state() { return thread_state::get().current; }
+
+void check_context_access(greenlet_state* g, const char* verb) {
+  thread_record* owner = g->thread.load(std::memory_order_acquire);
+  thread_state* ts = tls_state;
+  if (owner == nullptr || (ts != nullptr && ts->rec == owner)) return;
+  if (owner->alive.load(std::memory_order_acquire) &&
+      owner->current.load(std::memory_order_acquire) == g) {
+    throw error(std::string("cannot ") + verb + " context of " + describe(g) +
+                ": it is running in a different thread (Python: ValueError: cannot " + verb +
+                " context of a greenlet that is running in a different thread)");
+  }
+}
+}  // namespace detail
+
+}  // namespace green

@@ -1,0 +1,121 @@
+// lib/greenlet_state.hpp: PRIVATE. What a greenlet is, inside: its machine
+// context, stack, parent, function, the payload in flight, and the
+// per-thread bookkeeping (current greenlet, main greenlet, trace function,
+// deferred kills from other threads).
+//
+// Ownership:
+//   * A greenlet_state is reference counted (atomic: handles may be copied
+//     and dropped on any thread). Handles, a child's parent link and the
+//     thread (for its main greenlet) hold references. The running greenlet
+//     is NOT referenced by the thread: if its last handle goes away while it
+//     runs, it is marked orphaned and killed as soon as it switches out.
+//   * Everything except `refs`, `status` and `thread` is touched only by the
+//     owning thread.
+
+#ifndef GREEN_LIB_GREENLET_STATE_HPP
+#define GREEN_LIB_GREENLET_STATE_HPP
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "backend/context.hpp"
+#include "green/greenlet.hpp"
+#include "stack_pool.hpp"
+
+namespace green::detail {
+
+struct greenlet_state;
+
+enum class status : std::uint8_t { unstarted, active, dead };
+
+// thread_record outlives its thread for as long as greenlets of that thread
+// exist, so other threads can still ask "is your thread alive?".
+struct thread_record {
+  std::atomic<long> refs{1};
+  std::atomic<bool> alive{true};
+  // The greenlet running on that thread; read by other threads only to
+  // refuse touching a greenlet that runs elsewhere.
+  std::atomic<greenlet_state*> current{nullptr};
+  std::mutex deleteme_mutex;
+  std::vector<greenlet_state*> deleteme;  // killed by the owner on its next API call
+  std::atomic<bool> has_deleteme{false};
+
+  void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+struct context_data;
+
+struct greenlet_state {
+  machine_context ctx;
+  std::atomic<long> refs{1};
+  std::atomic<status> state{status::unstarted};
+  bool is_main = false;
+  bool orphaned = false;  // last handle dropped while running; kill on switch-out
+  std::atomic<thread_record*> thread{nullptr};  // set when started (main: at creation)
+  greenlet_state* parent = nullptr;            // strong reference; null only for main
+  std::unique_ptr<runnable> run;
+  stack_options stack_opts;
+  stack_block stack;
+
+  // The payload in flight to this greenlet: a pointer to a value that lives
+  // on the sender's (suspended or dying) stack, and a pending exception.
+  value* in_value = nullptr;
+  std::exception_ptr in_exc;
+
+  std::shared_ptr<context_data> gr_context;
+  // A handle that holds no reference: what current() and trace functions
+  // borrow. drop_self() empties it before the state is deleted.
+  greenlet self{this};
+  std::uint64_t id = 0;
+  char name[32] = {};
+
+  static greenlet_state* of(machine_context* c) noexcept {
+    return reinterpret_cast<greenlet_state*>(c);  // ctx is the first member
+  }
+  void drop_self() noexcept { self.state_ = nullptr; }
+  bool started() const noexcept { return state.load(std::memory_order_relaxed) != status::unstarted; }
+};
+
+static_assert(std::is_standard_layout_v<machine_context>);
+
+void retain(greenlet_state* g) noexcept;
+void release(greenlet_state* g) noexcept;
+
+// thread_state is the calling thread's green runtime. It is created on first
+// use and destroyed when the thread exits.
+struct thread_state {
+  thread_record* rec = nullptr;
+  greenlet_state* main = nullptr;
+  greenlet_state* current = nullptr;
+  bool tracing = false;  // trace is non-empty: one byte tested on every switch
+  trace_function trace;
+  stack_pool pool;
+  void* altstack = nullptr;
+
+  thread_state();
+  ~thread_state();
+
+  // get() returns this thread's state, creating it on first use, and runs
+  // kills deferred by other threads.
+  static thread_state& get();
+  void process_deleteme();
+};
+
+// The calling thread's state, or null if it has none (yet, or any more).
+extern thread_local thread_state* tls_state [[gnu::tls_model("initial-exec")]];
+
+// Stack overflow reporting (overflow.cpp).
+void install_overflow_handler();
+void* make_signal_altstack();
+void free_signal_altstack(void* altstack);
+
+}  // namespace green::detail
+
+#endif  // GREEN_LIB_GREENLET_STATE_HPP

@@ -1,0 +1,35 @@
+// tests/support/fixtures.hpp: what every test case shares.
+//
+// leak_check is the fixture of every suite: at teardown it asserts that the
+// case left no greenlet alive and no stack in use on this thread, so each
+// test doubles as a leak test (marl's TrackedAllocator idea).
+
+#ifndef GREEN_TESTS_SUPPORT_FIXTURES_HPP
+#define GREEN_TESTS_SUPPORT_FIXTURES_HPP
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstddef>
+
+#include "green/debug.hpp"
+#include "green/stack.hpp"
+
+namespace green::test {
+
+struct leak_check {
+  std::size_t live_before = green::debug::live_greenlets();
+  std::size_t stacks_before = green::get_stack_stats().in_use;
+
+  ~leak_check() {
+    BOOST_CHECK_MESSAGE(green::debug::live_greenlets() == live_before,
+                        "leaked greenlets: " << green::debug::live_greenlets() << " alive, "
+                                             << live_before << " before the test");
+    BOOST_CHECK_MESSAGE(green::get_stack_stats().in_use == stacks_before,
+                        "leaked stacks: " << green::get_stack_stats().in_use << " in use, "
+                                          << stacks_before << " before the test");
+  }
+};
+
+}  // namespace green::test
+
+#endif  // GREEN_TESTS_SUPPORT_FIXTURES_HPP
