@@ -141,7 +141,7 @@ void check_switch_allowed(thread_state& ts, greenlet_state* target) {
 
 void destroy_state(greenlet_state* g) noexcept;
 void last_reference_gone(greenlet_state* g) noexcept;
-value do_switch(thread_state& ts, greenlet_state* target, value* payload, std::exception_ptr exc);
+value do_switch(thread_state& ts, greenlet_state* target, value* payload, std::exception_ptr* exc);
 void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept;
 
 // start() gives an unstarted greenlet its stack, so the next jump runs entry().
@@ -174,28 +174,31 @@ void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet
   }
 }
 
-// arrive() runs in `self` right after a switch into it, from `from`.
-value arrive(thread_state& ts, greenlet_state* self, greenlet_state* from) {
+// arrive_slow() handles what a plain switch never needs: a pending
+// exception, a dead or orphaned origin, a trace function.
+[[gnu::noinline]] value arrive_slow(thread_state& ts, greenlet_state* self, greenlet_state* from,
+                                    value* src) {
   value v;
-  if (self->in_value != nullptr) {
-    v = std::move(*self->in_value);
-    self->in_value = nullptr;
+  if (src != nullptr) v = std::move(*src);
+  std::exception_ptr e;
+  if (self->has_exc) {
+    e = std::move(self->in_exc);
+    self->in_exc = nullptr;
+    self->has_exc = false;
   }
-  std::exception_ptr e = std::move(self->in_exc);
-  self->in_exc = nullptr;
-  if (__builtin_expect(from->state.load(std::memory_order_relaxed) == status::dead, 0) &&
-      from->stack) {
+  // The payload is taken: now the origin's stack may go.
+  if (from->state.load(std::memory_order_relaxed) == status::dead && from->stack) {
     ts.pool.release(std::exchange(from->stack, stack_block{}));
   }
   // An orphan (last handle dropped while it ran) is held by a temporary
   // reference until the tracer has seen it, then released, which kills it
   // if it is suspended and frees it if it is dead.
-  const bool orphan = __builtin_expect(from->orphaned, 0);
+  const bool orphan = from->orphaned;
   if (orphan) {
     from->orphaned = false;
     retain(from);
   }
-  if (__builtin_expect(ts.tracing, 0)) {
+  if (ts.tracing) {
     call_trace(ts, e ? trace_event::throw_ : trace_event::switch_, from, self, e);
   }
   if (orphan) release(from);
@@ -203,21 +206,36 @@ value arrive(thread_state& ts, greenlet_state* self, greenlet_state* from) {
   return v;
 }
 
+// arrive() runs in `self` right after a switch into it, from `from`, and
+// produces what its switch_() returns.
+inline value arrive(thread_state& ts, greenlet_state* self, greenlet_state* from) {
+  value* src = std::exchange(self->in_value, nullptr);
+  if (__builtin_expect(self->has_exc | from->orphaned | ts.tracing |
+                           (from->state.load(std::memory_order_relaxed) == status::dead),
+                       0)) {
+    return arrive_slow(ts, self, from, src);
+  }
+  if (src == nullptr) return value();
+  return value(std::move(*src));
+}
+
 void set_current(thread_state& ts, greenlet_state* g) noexcept {
   ts.current = g;
   ts.rec->current.store(g, std::memory_order_relaxed);
 }
 
-value do_switch(thread_state& ts, greenlet_state* target, value* payload,
-                std::exception_ptr exc) {
+// do_switch() is greenlet's g_switch: pick the real target, start it if
+// needed, deliver the payload (or the exception *exc) and jump.
+[[gnu::noinline]] value do_switch(thread_state& ts, greenlet_state* target, value* payload,
+                       std::exception_ptr* exc) {
   check_switch_allowed(ts, target);
   greenlet_state* self = ts.current;
   greenlet_state* t = target;
   value converted;
   if (__builtin_expect(t->state.load(std::memory_order_relaxed) == status::dead, 0)) {
     // Spec 1.6: a greenlet_exit aimed at a dead greenlet is a value.
-    if (exc && is_greenlet_exit(exc)) {
-      converted = exit_as_value(exc);
+    if (exc != nullptr && is_greenlet_exit(*exc)) {
+      converted = exit_as_value(*exc);
       payload = &converted;
       exc = nullptr;
     }
@@ -227,20 +245,25 @@ value do_switch(thread_state& ts, greenlet_state* target, value* payload,
       t = t->parent;
     } while (t->state.load(std::memory_order_relaxed) == status::dead);
   }
-  if (t == self) {
+  if (__builtin_expect(t == self, 0)) {
     // Spec 1.4: switching to yourself delivers at once (and is traced).
     value v;
     if (payload != nullptr) v = std::move(*payload);
-    if (ts.tracing) call_trace(ts, exc ? trace_event::throw_ : trace_event::switch_, self, self, exc);
-    if (exc) std::rethrow_exception(exc);
+    std::exception_ptr e;
+    if (exc != nullptr) e = *exc;
+    if (ts.tracing) call_trace(ts, e ? trace_event::throw_ : trace_event::switch_, self, self, e);
+    if (e) std::rethrow_exception(e);
     return v;
   }
-  if (t->state.load(std::memory_order_relaxed) == status::unstarted) {
+  if (__builtin_expect(t->state.load(std::memory_order_relaxed) == status::unstarted, 0)) {
     if (lineage_owner(t) != ts.rec) throw_wrong_thread(t, lineage_owner(t), "start");
     start(ts, t);
   }
   t->in_value = payload;
-  t->in_exc = std::move(exc);
+  if (__builtin_expect(exc != nullptr, 0)) {
+    t->in_exc = std::move(*exc);
+    t->has_exc = true;
+  }
   set_current(ts, t);
   machine_context* from = self->ctx.switch_to(t->ctx);
   return arrive(ts, self, greenlet_state::of(from));
@@ -278,7 +301,10 @@ value do_switch(thread_state& ts, greenlet_state* target, value* payload,
     break;
   }
   p->in_value = &result;
-  p->in_exc = std::move(err);
+  if (err) {
+    p->in_exc = std::move(err);
+    p->has_exc = true;
+  }
   set_current(ts, p);
   self->ctx.exit_to(p->ctx);
 }
@@ -317,7 +343,8 @@ void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
   g->parent = ts.current;
   retain(ts.current);
   try {
-    do_switch(ts, g, nullptr, std::make_exception_ptr(greenlet_exit(kKillMessage)));
+    std::exception_ptr exit = std::make_exception_ptr(greenlet_exit(kKillMessage));
+    do_switch(ts, g, nullptr, &exit);
   } catch (...) {
     report_unraisable(std::current_exception(), g);
   }
@@ -429,9 +456,9 @@ thread_state::~thread_state() {
   rec->release();
 }
 
-thread_state& thread_state::get() {
+[[gnu::noinline]] thread_state& thread_state::get_slow() {
   thread_state* ts = tls_state;
-  if (__builtin_expect(ts == nullptr, 0)) {
+  if (ts == nullptr) {
     if (tls_torn_down) {
       throw error(
           "green was used on a thread after its green state was destroyed (from a thread_local "
@@ -442,9 +469,7 @@ thread_state& thread_state::get() {
     tls_owner.state = ts;
     tls_state = ts;
   }
-  if (__builtin_expect(ts->rec->has_deleteme.load(std::memory_order_relaxed), 0)) {
-    ts->process_deleteme();
-  }
+  if (ts->rec->has_deleteme.load(std::memory_order_relaxed)) ts->process_deleteme();
   return *ts;
 }
 
@@ -518,6 +543,23 @@ const greenlet& greenlet::current() { return thread_state::get().current->self; 
 const greenlet& getcurrent() { return greenlet::current(); }
 
 value greenlet::switch_value(value payload) {
+  // Fast path: an active greenlet of this thread that is not the caller,
+  // no deferred kills pending. Everything else goes through do_switch().
+  greenlet_state* t = state_;
+  thread_state* ts = detail::tls_state;
+  if (__builtin_expect(t != nullptr && ts != nullptr, 1)) {
+    detail::thread_record* rec = ts->rec;
+    greenlet_state* self = ts->current;
+    if (__builtin_expect(t->thread.load(std::memory_order_relaxed) == rec &&
+                             t->state.load(std::memory_order_relaxed) == status::active &&
+                             t != self && !rec->has_deleteme.load(std::memory_order_relaxed),
+                         1)) {
+      t->in_value = &payload;
+      detail::set_current(*ts, t);
+      detail::machine_context* from = self->ctx.switch_to(t->ctx);
+      return detail::arrive(*ts, self, greenlet_state::of(from));
+    }
+  }
   if (state_ == nullptr) detail::throw_empty_handle();
   return detail::do_switch(thread_state::get(), state_, &payload, nullptr);
 }
@@ -531,7 +573,7 @@ value greenlet::throw_(std::exception_ptr ex) {
         "throw_(): the exception_ptr is empty; pass an exception object or a non-empty "
         "std::exception_ptr (Python: TypeError: exceptions must be classes, or instances)");
   }
-  return detail::do_switch(thread_state::get(), state_, nullptr, std::move(ex));
+  return detail::do_switch(thread_state::get(), state_, nullptr, &ex);
 }
 
 std::optional<greenlet> greenlet::parent() const {

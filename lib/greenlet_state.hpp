@@ -68,6 +68,7 @@ struct greenlet_state {
   // on the sender's (suspended or dying) stack, and a pending exception.
   value* in_value = nullptr;
   std::exception_ptr in_exc;
+  bool has_exc = false;  // in_exc is set: the fast path never touches exception_ptr
 
   std::shared_ptr<context_data> gr_context;
   // A handle that holds no reference: what current() and trace functions
@@ -105,11 +106,20 @@ struct thread_state {
   // get() returns this thread's state, creating it on first use, and runs
   // kills deferred by other threads.
   static thread_state& get();
+  static thread_state& get_slow();
   void process_deleteme();
 };
 
 // The calling thread's state, or null if it has none (yet, or any more).
 extern thread_local thread_state* tls_state [[gnu::tls_model("initial-exec")]];
+
+inline thread_state& thread_state::get() {
+  thread_state* ts = tls_state;
+  if (__builtin_expect(ts == nullptr || ts->rec->has_deleteme.load(std::memory_order_relaxed), 0)) {
+    return get_slow();
+  }
+  return *ts;
+}
 
 // Stack overflow reporting (overflow.cpp).
 void install_overflow_handler();
