@@ -319,8 +319,11 @@ void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept {
     value args = arrive(ts, self, greenlet_state::of(from_ctx));
     // Python drops `run` once started; the callable's destructor runs here,
     // on the greenlet's own stack, before it dies.
-    std::unique_ptr<runnable> fn = std::move(self->run);
-    result = fn->invoke(std::move(args));
+    struct run_guard {
+      greenlet_state* g;
+      ~run_guard() { g->destroy_run(); }
+    } guard{self};
+    result = self->run->invoke(std::move(args));
   } catch (const greenlet_exit& ex) {
     result = value(ex);  // spec 1.5: an escaping greenlet_exit is a value
   } catch (abi::__forced_unwind&) {
@@ -407,12 +410,52 @@ void destroy_state(greenlet_state* g) noexcept {
   greenlet_state* parent = g->parent;
   if (!g->is_main) g_live.fetch_sub(1, std::memory_order_relaxed);
   g->drop_self();
-  delete g;
+  free_state(g);
   if (parent != nullptr) release(parent);
   if (owner != nullptr) owner->release();
 }
 
 }  // namespace
+
+// A greenlet's state and its function share one allocation:
+// [greenlet_state][padding][runnable_impl<F>].
+constexpr std::size_t kFnOffset =
+    (sizeof(greenlet_state) + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) *
+    alignof(std::max_align_t);
+
+greenlet_state* allocate_state(const runnable_factory* fn) {
+  const bool inline_fn = fn != nullptr && fn->align <= alignof(std::max_align_t);
+  const std::size_t bytes = inline_fn ? kFnOffset + fn->size : sizeof(greenlet_state);
+  void* block = ::operator new(bytes);
+  auto* s = ::new (block) greenlet_state;
+  if (fn == nullptr) return s;
+  try {
+    if (inline_fn) {
+      s->run = fn->construct(static_cast<char*>(block) + kFnOffset, fn->fn);
+      s->run_inline = true;
+    } else {
+      void* mem = ::operator new(fn->size, std::align_val_t(fn->align));
+      try {
+        s->run = fn->construct(mem, fn->fn);
+      } catch (...) {
+        ::operator delete(mem, std::align_val_t(fn->align));
+        throw;
+      }
+      // Over-aligned functions are rare; they are deleted with the matching operator.
+      s->run_inline = false;
+    }
+  } catch (...) {
+    s->~greenlet_state();
+    ::operator delete(block);
+    throw;
+  }
+  return s;
+}
+
+void free_state(greenlet_state* s) noexcept {
+  s->~greenlet_state();
+  ::operator delete(static_cast<void*>(s));
+}
 
 void retain(greenlet_state* g) noexcept { g->refs.fetch_add(1, std::memory_order_relaxed); }
 
@@ -489,10 +532,9 @@ using detail::greenlet_state;
 using detail::status;
 using detail::thread_state;
 
-greenlet::greenlet() : greenlet(std::unique_ptr<detail::runnable>{}, nullptr, stack_options{}) {}
+greenlet::greenlet() : greenlet(static_cast<const detail::runnable_factory*>(nullptr), nullptr, {}) {}
 
-greenlet::greenlet(std::unique_ptr<detail::runnable> fn, const greenlet* parent,
-                   stack_options stack)
+greenlet::greenlet(const detail::runnable_factory* fn, const greenlet* parent, stack_options stack)
     : state_(nullptr) {
   thread_state& ts = thread_state::get();
   greenlet_state* p = ts.current;
@@ -500,8 +542,7 @@ greenlet::greenlet(std::unique_ptr<detail::runnable> fn, const greenlet* parent,
     if (parent->state_ == nullptr) detail::throw_empty_handle();
     p = parent->state_;
   }
-  auto* s = new greenlet_state;
-  s->run = std::move(fn);
+  greenlet_state* s = detail::allocate_state(fn);
   s->stack_opts = stack;
   s->id = detail::g_next_id.fetch_add(1, std::memory_order_relaxed);
   detail::g_live.fetch_add(1, std::memory_order_relaxed);
@@ -627,7 +668,8 @@ void greenlet::set_runnable(std::unique_ptr<detail::runnable> fn) {
     throw error("set_run(): run cannot be set after the start of the greenlet (" +
                 detail::describe(state_) + ")");
   }
-  state_->run = std::move(fn);
+  state_->destroy_run();
+  state_->run = fn.release();
 }
 
 bool greenlet::has_run() const {

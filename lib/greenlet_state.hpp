@@ -60,7 +60,8 @@ struct greenlet_state {
   bool orphaned = false;  // last handle dropped while running; kill on switch-out
   std::atomic<thread_record*> thread{nullptr};  // set when started (main: at creation)
   greenlet_state* parent = nullptr;            // strong reference; null only for main
-  std::unique_ptr<runnable> run;
+  runnable* run = nullptr;  // the function, until it starts
+  bool run_inline = false;  // `run` lives in this state's allocation (not new'ed)
   stack_options stack_opts;
   stack_block stack;
 
@@ -81,6 +82,18 @@ struct greenlet_state {
     return reinterpret_cast<greenlet_state*>(c);  // ctx is the first member
   }
   void drop_self() noexcept { self.state_ = nullptr; }
+  // destroy_run() destroys the function (its captures' destructors run).
+  void destroy_run() noexcept {
+    runnable* r = std::exchange(run, nullptr);
+    if (r == nullptr) return;
+    if (run_inline) {
+      r->~runnable();
+    } else {
+      delete r;
+    }
+    run_inline = false;
+  }
+  ~greenlet_state() { destroy_run(); }
   bool started() const noexcept { return state.load(std::memory_order_relaxed) != status::unstarted; }
 };
 
@@ -88,6 +101,9 @@ static_assert(std::is_standard_layout_v<machine_context>);
 
 void retain(greenlet_state* g) noexcept;
 void release(greenlet_state* g) noexcept;
+// allocate_state() makes a state and constructs its function in the same block.
+greenlet_state* allocate_state(const runnable_factory* fn);
+void free_state(greenlet_state* s) noexcept;
 
 // thread_state is the calling thread's green runtime. It is created on first
 // use and destroyed when the thread exits.
@@ -122,7 +138,11 @@ inline thread_state& thread_state::get() {
 }
 
 // Stack overflow reporting (overflow.cpp).
-void install_overflow_handler();
+extern std::atomic<bool> overflow_handler_installed;
+void install_overflow_handler_slow();
+inline void install_overflow_handler() {
+  if (!overflow_handler_installed.load(std::memory_order_acquire)) install_overflow_handler_slow();
+}
 void* make_signal_altstack();
 void free_signal_altstack(void* altstack);
 

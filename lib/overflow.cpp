@@ -83,7 +83,9 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
 
 }  // namespace
 
-void install_overflow_handler() {
+std::atomic<bool> overflow_handler_installed{false};
+
+void install_overflow_handler_slow() {
   std::call_once(g_install_once, [] {
     struct sigaction sa;
     std::memset(&sa, 0, sizeof(sa));
@@ -91,6 +93,7 @@ void install_overflow_handler() {
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGSEGV, &sa, &g_previous_segv);
+    overflow_handler_installed.store(true, std::memory_order_release);
   });
 }
 

@@ -126,6 +126,15 @@ stack_pool::~stack_pool() {
 stack_block stack_pool::acquire(const stack_options& opts) {
   const std::size_t usable = round_stack_size(opts.size);
   const bool want_guard = opts.guard != guard_policy::none;
+  if (!free_.empty() && free_.back().usable() == usable && free_.back().guard_wanted == want_guard) {
+    stack_block b = free_.back();
+    free_.pop_back();
+    ++in_use_;
+#if defined(GREEN_ASAN)
+    ASAN_UNPOISON_MEMORY_REGION(b.base + b.guard, b.usable());
+#endif
+    return b;
+  }
   // Newest first: the most recently freed stack is the most likely to be warm in cache.
   for (auto it = free_.rbegin(); it != free_.rend(); ++it) {
     if (it->usable() == usable && it->guard_wanted == want_guard) {

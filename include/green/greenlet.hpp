@@ -28,6 +28,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,6 +121,26 @@ template <class F>
 std::unique_ptr<runnable> make_runnable(F&& fn) {
   return std::make_unique<runnable_impl<std::decay_t<F>>>(std::forward<F>(fn));
 }
+
+// runnable_factory builds a function object in memory the library provides,
+// so a greenlet and its function share one allocation.
+struct runnable_factory {
+  std::size_t size;
+  std::size_t align;
+  runnable* (*construct)(void* where, void* fn);
+  void* fn;
+};
+
+template <class F>
+runnable_factory make_factory(F& fn) {
+  using impl = runnable_impl<std::decay_t<F>>;
+  return runnable_factory{sizeof(impl), alignof(impl),
+                          [](void* where, void* f) -> runnable* {
+                            using object = std::remove_reference_t<F>;
+                            return ::new (where) impl(std::forward<F>(*static_cast<object*>(f)));
+                          },
+                          const_cast<void*>(static_cast<const void*>(std::addressof(fn)))};
+}
 }  // namespace detail
 
 class greenlet;
@@ -147,13 +168,13 @@ class GREEN_API greenlet {
   template <class F>
     requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>)
   explicit greenlet(F&& fn, stack_options stack = {})
-      : greenlet(detail::make_runnable(std::forward<F>(fn)), nullptr, stack) {}
+      : greenlet(detail::make_factory<F>(fn), nullptr, stack) {}
 
   // greenlet(fn, parent) is greenlet(fn) with an explicit parent.
   template <class F>
     requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>)
   greenlet(F&& fn, const greenlet& parent, stack_options stack = {})
-      : greenlet(detail::make_runnable(std::forward<F>(fn)), &parent, stack) {}
+      : greenlet(detail::make_factory<F>(fn), &parent, stack) {}
 
   greenlet(const greenlet& other) noexcept;
   greenlet(greenlet&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
@@ -251,7 +272,9 @@ class GREEN_API greenlet {
 
  private:
   friend struct detail::greenlet_state;
-  greenlet(std::unique_ptr<detail::runnable> fn, const greenlet* parent, stack_options stack);
+  greenlet(const detail::runnable_factory* fn, const greenlet* parent, stack_options stack);
+  greenlet(const detail::runnable_factory& fn, const greenlet* parent, stack_options stack)
+      : greenlet(&fn, parent, stack) {}
   explicit greenlet(detail::greenlet_state* adopt) noexcept : state_(adopt) {}
   void set_runnable(std::unique_ptr<detail::runnable> fn);
   detail::greenlet_state* state_;
