@@ -9,6 +9,7 @@
 #   make sanitize   ASan + UBSan build and tests (build-asan/)
 #   make valgrind   tests under valgrind memcheck (build-valgrind/)
 #   make format / format-check / clean
+#   make bench-deps / bench / bench-instr   benchmarks (see the end of this file)
 #
 # Extra ctest arguments: make test ARGS='-R greenlet_switch'
 
@@ -92,7 +93,7 @@ demo: build
 	  case "$$name" in \
 	    *_overflow) \
 	      err=$$(mktemp); rc=0; \
-	      "$$exe" </dev/null 2>"$$err" || rc=$$?; \
+	      { "$$exe" </dev/null 2>"$$err"; } 2>/dev/null || rc=$$?; \
 	      cat "$$err" >&2; rm -f "$$err"; \
 	      if [ "$$rc" -eq 134 ]; then echo "($$name aborted with SIGABRT, as expected)"; \
 	      else echo "demo: $$name exited with status $$rc, expected SIGABRT (134)"; failed="$$failed $$name"; fi ;; \

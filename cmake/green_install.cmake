@@ -13,31 +13,26 @@ include(CMakePackageConfigHelpers)
 set(GREEN_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/green"
     CACHE STRING "Where greenConfig.cmake is installed, relative to the prefix")
 
+# The green libraries this build defines (adapters may not all exist yet).
+set(_green_libs "")
+foreach(_green_lib IN ITEMS green_core green_generator green_hub)
+  if(TARGET ${_green_lib})
+    list(APPEND _green_libs ${_green_lib})
+  endif()
+endforeach()
+
 # green::green links every green library, for consumers that want all of it.
 if(NOT TARGET green)
   add_library(green INTERFACE)
   add_library(green::green ALIAS green)
-  foreach(_green_lib IN ITEMS green_core green_generator green_hub)
-    if(TARGET ${_green_lib})
-      target_link_libraries(green INTERFACE ${_green_lib})
-    endif()
-  endforeach()
+  target_link_libraries(green INTERFACE ${_green_libs})
 endif()
 
-# Libraries that exist in this build; adapters may not all be there yet.
-set(_green_install_targets "")
-foreach(_green_tgt IN ITEMS green_core green_generator green_hub green)
-  if(TARGET ${_green_tgt})
-    list(APPEND _green_install_targets ${_green_tgt})
-  endif()
-endforeach()
-
-install(TARGETS ${_green_install_targets}
+install(TARGETS ${_green_libs} green
   EXPORT greenTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/green
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
@@ -65,12 +60,12 @@ install(FILES
 # dependents first; Boost.Context is needed on the link line when green_core is
 # static, and only for `pkg-config --static` when it is shared.
 set(_green_pc_libs "-L\${libdir}")
-foreach(_green_lib IN ITEMS green_hub green_generator green_core)
-  if(TARGET ${_green_lib})
-    get_target_property(_green_type ${_green_lib} TYPE)
-    if(NOT _green_type STREQUAL "INTERFACE_LIBRARY")
-      string(APPEND _green_pc_libs " -l$<TARGET_FILE_BASE_NAME:${_green_lib}>")
-    endif()
+set(_green_link_order ${_green_libs})
+list(REVERSE _green_link_order)
+foreach(_green_lib IN LISTS _green_link_order)
+  get_target_property(_green_type ${_green_lib} TYPE)
+  if(NOT _green_type STREQUAL "INTERFACE_LIBRARY")
+    string(APPEND _green_pc_libs " -l$<TARGET_FILE_BASE_NAME:${_green_lib}>")
   endif()
 endforeach()
 set(_green_type "")

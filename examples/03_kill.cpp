@@ -8,7 +8,9 @@
 
 struct connection {
   std::string name;
-  explicit connection(std::string n) : name(std::move(n)) { std::printf("  open %s\n", name.c_str()); }
+  explicit connection(std::string n) : name(std::move(n)) {
+    std::printf("  open %s\n", name.c_str());
+  }
   ~connection() { std::printf("  close %s (destructor ran on the killed stack)\n", name.c_str()); }
 };
 

@@ -227,7 +227,7 @@ void set_current(thread_state& ts, greenlet_state* g) noexcept {
 // do_switch() is greenlet's g_switch: pick the real target, start it if
 // needed, deliver the payload (or the exception *exc) and jump.
 [[gnu::noinline]] value do_switch(thread_state& ts, greenlet_state* target, value* payload,
-                       std::exception_ptr* exc) {
+                                  std::exception_ptr* exc) {
   check_switch_allowed(ts, target);
   greenlet_state* self = ts.current;
   greenlet_state* t = target;
@@ -419,9 +419,8 @@ void destroy_state(greenlet_state* g) noexcept {
 
 // A greenlet's state and its function share one allocation:
 // [greenlet_state][padding][runnable_impl<F>].
-constexpr std::size_t kFnOffset =
-    (sizeof(greenlet_state) + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) *
-    alignof(std::max_align_t);
+constexpr std::size_t kFnOffset = (sizeof(greenlet_state) + alignof(std::max_align_t) - 1) /
+                                  alignof(std::max_align_t) * alignof(std::max_align_t);
 
 greenlet_state* allocate_state(const runnable_factory* fn) {
   const bool inline_fn = fn != nullptr && fn->align <= alignof(std::max_align_t);
@@ -532,7 +531,8 @@ using detail::greenlet_state;
 using detail::status;
 using detail::thread_state;
 
-greenlet::greenlet() : greenlet(static_cast<const detail::runnable_factory*>(nullptr), nullptr, {}) {}
+greenlet::greenlet()
+    : greenlet(static_cast<const detail::runnable_factory*>(nullptr), nullptr, {}) {}
 
 greenlet::greenlet(const detail::runnable_factory* fn, const greenlet* parent, stack_options stack)
     : state_(nullptr) {
@@ -625,12 +625,14 @@ std::optional<greenlet> greenlet::parent() const {
 
 void greenlet::set_parent(const greenlet& p) {
   if (state_ == nullptr || p.state_ == nullptr) {
-    throw error("set_parent(): empty greenlet handle; a parent must be a greenlet (Python: "
-                "TypeError: Expected any type of greenlet)");
+    throw error(
+        "set_parent(): empty greenlet handle; a parent must be a greenlet (Python: "
+        "TypeError: Expected any type of greenlet)");
   }
   if (state_->is_main) {
-    throw error("set_parent(): cannot set the parent of a main greenlet (Python: "
-                "AttributeError: cannot set the parent of a main greenlet)");
+    throw error(
+        "set_parent(): cannot set the parent of a main greenlet (Python: "
+        "AttributeError: cannot set the parent of a main greenlet)");
   }
   for (greenlet_state* g = p.state_; g != nullptr; g = g->parent) {
     if (g == state_) {
@@ -646,11 +648,11 @@ void greenlet::set_parent(const greenlet& p) {
                   " belongs to a different thread; reparent it from its own thread");
     }
     if (detail::lineage_owner(p.state_) != mine) {
-      throw error("set_parent(): parent cannot be on a different thread: " +
-                  detail::describe(state_) + " has started on this thread and " +
-                  detail::describe(p.state_) +
-                  " belongs to another (Python: ValueError: parent cannot be on a different "
-                  "thread)");
+      throw error(
+          "set_parent(): parent cannot be on a different thread: " + detail::describe(state_) +
+          " has started on this thread and " + detail::describe(p.state_) +
+          " belongs to another (Python: ValueError: parent cannot be on a different "
+          "thread)");
     }
   }
   detail::retain(p.state_);
@@ -661,8 +663,9 @@ void greenlet::set_parent(const greenlet& p) {
 void greenlet::set_runnable(std::unique_ptr<detail::runnable> fn) {
   if (state_ == nullptr) detail::throw_empty_handle();
   if (state_->is_main) {
-    throw error("set_run(): a main greenlet has no function (Python: AttributeError: Main "
-                "greenlets do not have a run attribute)");
+    throw error(
+        "set_run(): a main greenlet has no function (Python: AttributeError: Main "
+        "greenlets do not have a run attribute)");
   }
   if (state_->started()) {
     throw error("set_run(): run cannot be set after the start of the greenlet (" +
@@ -677,9 +680,7 @@ bool greenlet::has_run() const {
   return state_->run != nullptr && !state_->started();
 }
 
-bool greenlet::started() const noexcept {
-  return state_ != nullptr && state_->started();
-}
+bool greenlet::started() const noexcept { return state_ != nullptr && state_->started(); }
 
 bool greenlet::dead() const noexcept {
   if (state_ == nullptr) return false;

@@ -59,8 +59,8 @@ struct greenlet_state {
   bool is_main = false;
   bool orphaned = false;  // last handle dropped while running; kill on switch-out
   std::atomic<thread_record*> thread{nullptr};  // set when started (main: at creation)
-  greenlet_state* parent = nullptr;            // strong reference; null only for main
-  runnable* run = nullptr;  // the function, until it starts
+  greenlet_state* parent = nullptr;             // strong reference; null only for main
+  runnable* run = nullptr;                      // the function, until it starts
   bool run_inline = false;  // `run` lives in this state's allocation (not new'ed)
   stack_options stack_opts;
   stack_block stack;
@@ -94,7 +94,9 @@ struct greenlet_state {
     run_inline = false;
   }
   ~greenlet_state() { destroy_run(); }
-  bool started() const noexcept { return state.load(std::memory_order_relaxed) != status::unstarted; }
+  bool started() const noexcept {
+    return state.load(std::memory_order_relaxed) != status::unstarted;
+  }
 };
 
 static_assert(std::is_standard_layout_v<machine_context>);

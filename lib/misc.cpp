@@ -28,10 +28,11 @@ void throw_bad_value_cast(const std::type_info& want, const std::type_info& have
 }
 
 void throw_unexpected_arguments(const value& args) {
-  throw error("the greenlet's function takes no arguments, but it was started with a value of "
-              "type " +
-              type_name(args.type()) +
-              " (Python: TypeError: run() takes 0 positional arguments but 1 was given)");
+  throw error(
+      "the greenlet's function takes no arguments, but it was started with a value of "
+      "type " +
+      type_name(args.type()) +
+      " (Python: TypeError: run() takes 0 positional arguments but 1 was given)");
 }
 }  // namespace detail
 }  // namespace green

@@ -102,8 +102,8 @@ void* make_signal_altstack() {
   if (::sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE)) {
     return nullptr;  // the thread already has one (ASan installs its own)
   }
-  void* mem = ::mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+  void* mem =
+      ::mmap(nullptr, kAltStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return nullptr;  // overflow then dies by plain SIGSEGV
   stack_t ss;
   ss.ss_sp = mem;

@@ -47,7 +47,9 @@ void warn_unguarded_once(int err) {
 
 }  // namespace
 
-std::size_t default_stack_size() noexcept { return g_default_stack.load(std::memory_order_relaxed); }
+std::size_t default_stack_size() noexcept {
+  return g_default_stack.load(std::memory_order_relaxed);
+}
 
 void set_default_stack_size(std::size_t bytes) {
   if (bytes < kMinStack) {
@@ -126,7 +128,8 @@ stack_pool::~stack_pool() {
 stack_block stack_pool::acquire(const stack_options& opts) {
   const std::size_t usable = round_stack_size(opts.size);
   const bool want_guard = opts.guard != guard_policy::none;
-  if (!free_.empty() && free_.back().usable() == usable && free_.back().guard_wanted == want_guard) {
+  if (!free_.empty() && free_.back().usable() == usable &&
+      free_.back().guard_wanted == want_guard) {
     stack_block b = free_.back();
     free_.pop_back();
     ++in_use_;

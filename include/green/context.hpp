@@ -51,9 +51,7 @@ class GREEN_API context {
   // size() is the number of variables set in this context.
   std::size_t size() const noexcept;
 
-  friend bool operator==(const context& a, const context& b) noexcept {
-    return a.data_ == b.data_;
-  }
+  friend bool operator==(const context& a, const context& b) noexcept { return a.data_ == b.data_; }
 
  private:
   friend struct detail::context_access;

@@ -99,9 +99,8 @@ value invoke_with_payload(F& fn, value&& args) {
       using P = std::tuple_element_t<0, params>;
       return wrap([&]() -> decltype(auto) { return fn(value_cast<P>(std::move(args))); });
     } else {
-      return wrap([&]() -> decltype(auto) {
-        return std::apply(fn, value_cast<params>(std::move(args)));
-      });
+      return wrap(
+          [&]() -> decltype(auto) { return std::apply(fn, value_cast<params>(std::move(args))); });
     }
   }
 }
@@ -166,14 +165,14 @@ class GREEN_API greenlet {
   // unpacked into them; a mismatch throws green::error in the parent).
   // Whatever `fn` returns goes to the parent as a green::value.
   template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>)
-  explicit greenlet(F&& fn, stack_options stack = {})
+  requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>) explicit greenlet(
+      F&& fn, stack_options stack = {})
       : greenlet(detail::make_factory<F>(fn), nullptr, stack) {}
 
   // greenlet(fn, parent) is greenlet(fn) with an explicit parent.
   template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>)
-  greenlet(F&& fn, const greenlet& parent, stack_options stack = {})
+  requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>)
+      greenlet(F&& fn, const greenlet& parent, stack_options stack = {})
       : greenlet(detail::make_factory<F>(fn), &parent, stack) {}
 
   greenlet(const greenlet& other) noexcept;
@@ -217,8 +216,7 @@ class GREEN_API greenlet {
   value throw_();
   value throw_(std::exception_ptr ex);
   template <class E>
-    requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
-  value throw_(E&& ex) {
+  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) value throw_(E&& ex) {
     return throw_(std::make_exception_ptr(std::forward<E>(ex)));
   }
 

@@ -53,10 +53,10 @@ GREEN_API void set_default_stack_size(std::size_t bytes);
 
 // stack_stats is a snapshot of this thread's stack allocator.
 struct stack_stats {
-  std::size_t in_use = 0;        // stacks owned by live, started greenlets
-  std::size_t pooled = 0;        // free stacks kept for reuse
-  std::size_t mapped = 0;        // mmap calls made so far (pool misses)
-  std::size_t unguarded = 0;     // stacks created without a guard page
+  std::size_t in_use = 0;     // stacks owned by live, started greenlets
+  std::size_t pooled = 0;     // free stacks kept for reuse
+  std::size_t mapped = 0;     // mmap calls made so far (pool misses)
+  std::size_t unguarded = 0;  // stacks created without a guard page
 };
 
 // get_stack_stats() describes the calling thread's stacks.
