@@ -130,16 +130,21 @@ struct runnable_factory {
   void* fn;
 };
 
+// factory_for<F> points at the caller's function object for the duration of
+// the constructor call that uses it (it is a temporary of that full
+// expression), so plain functions and lambdas work alike.
 template <class F>
-runnable_factory make_factory(F& fn) {
+struct factory_for {
   using impl = runnable_impl<std::decay_t<F>>;
-  return runnable_factory{sizeof(impl), alignof(impl),
-                          [](void* where, void* f) -> runnable* {
-                            using object = std::remove_reference_t<F>;
-                            return ::new (where) impl(std::forward<F>(*static_cast<object*>(f)));
-                          },
-                          const_cast<void*>(static_cast<const void*>(std::addressof(fn)))};
-}
+  std::remove_reference_t<F>* fn;
+
+  runnable_factory get() noexcept {
+    return runnable_factory{sizeof(impl), alignof(impl), &build, this};
+  }
+  static runnable* build(void* where, void* self) {
+    return ::new (where) impl(std::forward<F>(*static_cast<factory_for*>(self)->fn));
+  }
+};
 }  // namespace detail
 
 class greenlet;
@@ -167,13 +172,13 @@ class GREEN_API greenlet {
   template <class F>
   requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>) explicit greenlet(
       F&& fn, stack_options stack = {})
-      : greenlet(detail::make_factory<F>(fn), nullptr, stack) {}
+      : greenlet(detail::factory_for<F>{std::addressof(fn)}.get(), nullptr, stack) {}
 
   // greenlet(fn, parent) is greenlet(fn) with an explicit parent.
   template <class F>
   requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>)
       greenlet(F&& fn, const greenlet& parent, stack_options stack = {})
-      : greenlet(detail::make_factory<F>(fn), &parent, stack) {}
+      : greenlet(detail::factory_for<F>{std::addressof(fn)}.get(), &parent, stack) {}
 
   greenlet(const greenlet& other) noexcept;
   greenlet(greenlet&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
