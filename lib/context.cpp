@@ -72,7 +72,7 @@ std::optional<context> greenlet::gr_context() const {
   return detail::context_access::make(state_->gr_context);
 }
 
-void greenlet::set_gr_context(std::optional<context> ctx) {
+void greenlet::set_gr_context(std::optional<context> ctx) const {
   if (state_ == nullptr) throw error("set_gr_context(): empty greenlet handle");
   detail::check_context_access(state_, "set");
   state_->gr_context = ctx ? detail::context_access::data(*ctx) : nullptr;

@@ -58,6 +58,7 @@ struct greenlet_state {
   std::atomic<status> state{status::unstarted};
   bool is_main = false;
   bool orphaned = false;  // last handle dropped while running; kill on switch-out
+  bool counted = false;   // included in green::debug::live_greenlets()
   std::atomic<thread_record*> thread{nullptr};  // set when started (main: at creation)
   greenlet_state* parent = nullptr;             // strong reference; null only for main
   runnable* run = nullptr;                      // the function, until it starts

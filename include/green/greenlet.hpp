@@ -206,22 +206,22 @@ class GREEN_API greenlet {
   // Throws: green::error on misuse (other thread, no function); any exception
   //         thrown into the caller with throw_() or escaping a child.
   template <class... A>
-  value switch_(A&&... args) {
+  value switch_(A&&... args) const {
     return switch_value(pack(std::forward<A>(args)...));
   }
 
   // switch_value() is switch_() with an already packed payload.
-  value switch_value(value payload);
+  value switch_value(value payload) const;
 
   // throw_() switches to this greenlet and raises `ex` where it is suspended.
   // An unstarted greenlet dies without running its function; a dead one
   // passes `ex` to its parent chain. A greenlet_exit that kills the target is
   // returned as a value. Returns or throws as switch_() does.
   // Throws: green::error if `ex` is empty (nothing is switched).
-  value throw_();
-  value throw_(std::exception_ptr ex);
+  value throw_() const;
+  value throw_(std::exception_ptr ex) const;
   template <class E>
-  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) value throw_(E&& ex) {
+  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) value throw_(E&& ex) const {
     return throw_(std::make_exception_ptr(std::forward<E>(ex)));
   }
 
@@ -233,12 +233,12 @@ class GREEN_API greenlet {
   // Throws: green::error on a cycle, for a main greenlet, for an empty
   //         handle, or if this greenlet has started and `p` belongs to
   //         another thread.
-  void set_parent(const greenlet& p);
+  void set_parent(const greenlet& p) const;
 
   // set_run() replaces the function before the greenlet starts.
   // Throws: green::error once it has started. Python: g.run = f.
   template <class F>
-  void set_run(F&& fn) {
+  void set_run(F&& fn) const {
     set_runnable(detail::make_runnable(std::forward<F>(fn)));
   }
   // has_run() is true if the greenlet has a function and has not started.
@@ -256,14 +256,14 @@ class GREEN_API greenlet {
   // id() is unique for the process lifetime; names are for diagnostics (the
   // stack overflow message names the greenlet). The name is truncated to 31 bytes.
   std::uint64_t id() const noexcept;
-  void set_name(std::string_view name);
+  void set_name(std::string_view name) const;
   std::string name() const;
 
   // gr_context() is the greenlet's context, or nothing if it has none yet.
   // set_gr_context() replaces it (nothing: the next set() creates a new one).
   // Throws: green::error if the greenlet is running in another thread.
   std::optional<context> gr_context() const;
-  void set_gr_context(std::optional<context> ctx);
+  void set_gr_context(std::optional<context> ctx) const;
 
   friend bool operator==(const greenlet& a, const greenlet& b) noexcept {
     return a.state_ == b.state_;
@@ -279,7 +279,7 @@ class GREEN_API greenlet {
   greenlet(const detail::runnable_factory& fn, const greenlet* parent, stack_options stack)
       : greenlet(&fn, parent, stack) {}
   explicit greenlet(detail::greenlet_state* adopt) noexcept : state_(adopt) {}
-  void set_runnable(std::unique_ptr<detail::runnable> fn);
+  void set_runnable(std::unique_ptr<detail::runnable> fn) const;
   detail::greenlet_state* state_;
 };
 

@@ -16,6 +16,10 @@
 
 namespace green::test {
 
+// Counting is off by default (it costs atomics); the test suite turns it on
+// before any test creates a greenlet.
+inline const bool counting_enabled = (green::debug::set_counting(true), true);
+
 struct leak_check {
   std::size_t live_before = green::debug::live_greenlets();
   std::size_t stacks_before = green::get_stack_stats().in_use;

@@ -1,0 +1,381 @@
+// green/generator_common.hpp
+//
+// What the two generator implementations share: the end-of-sequence
+// exception, the state enum, the error wording, and the delegation chain that
+// makes `yield_from` cost O(1) per item in both.
+//
+//   green::generator<int> g = ...;              // or green::stackless::generator<int>
+//   try { for (;;) use(g.next()); }
+//   catch (const green::stop_iteration&) {}     // g.state() == generator_state::closed
+//
+// Users normally include green/generator.hpp (stackful) or green/stackless.hpp
+// (C++20 coroutines); both include this header. Everything in
+// green::detail is internal.
+//
+// Error wording (green::error, spec section 4). Each message contains the
+// Python phrase, so the spec's rules can be found by grepping for it:
+//   "generator already executing"                       (rules 8, 29)
+//   "can't send non-void value to a just-started generator"  (rule 3)
+//   "generator ignored generator_exit"                  (rules 18, 28)
+//   "generator raised stop_iteration"                   (PEP 479: rules 13, 19, 21)
+//   "yield outside a generator"                         (genlet scenario 84)
+
+#ifndef GREEN_GENERATOR_COMMON_HPP
+#define GREEN_GENERATOR_COMMON_HPP
+
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <typeinfo>
+#include <utility>
+
+#include "green/config.hpp"
+#include "green/errors.hpp"
+#include "green/greenlet.hpp"
+
+namespace green {
+
+// stop_iteration is thrown by next(), send() and throw_() when the generator
+// has finished: it returned (then result() holds the value), or it was
+// already finished (a bare stop, every time). Range-for stops quietly
+// instead. It is an error-family exception: it derives from std::exception.
+// A stop_iteration that escapes a generator body is turned into
+// green::error("generator raised stop_iteration"), whose nested exception
+// (std::rethrow_if_nested) is the original (PEP 479).
+// Python: StopIteration.
+class stop_iteration : public std::exception {
+ public:
+  const char* what() const noexcept override { return "generator finished (stop_iteration)"; }
+};
+
+// generator_state is what state() reports.
+// Python: inspect.getgeneratorstate() -> GEN_CREATED, GEN_RUNNING,
+// GEN_SUSPENDED, GEN_CLOSED.
+enum class generator_state : std::uint8_t {
+  created,    // nothing has run yet
+  running,    // executing now (also a delegator whose delegate is executing)
+  suspended,  // paused at a yield (or inside yield_from)
+  closed,     // returned, raised, or closed; its stack/frame is gone
+};
+
+namespace detail {
+
+// ---------------------------------------------------------------------------
+// Error wording. Cold, out of the hot paths; inline so that the header-only
+// stackless generator can use them.
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_already_executing() {
+  throw error(
+      "generator already executing: next(), send(), throw_() and close() cannot be called on a "
+      "generator (or one it delegates to) from inside its own body; drive it from outside "
+      "(Python: ValueError: generator already executing)");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_send_to_unstarted() {
+  throw error(
+      "can't send non-void value to a just-started generator: call next() first to run it to "
+      "its first yield, then send() (Python: TypeError: can't send non-None value to a "
+      "just-started generator)");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_empty_exception() {
+  throw error(
+      "throw_(): the exception_ptr is empty; pass an exception object or a non-empty "
+      "std::exception_ptr (Python: TypeError: exceptions must be classes or instances deriving "
+      "from BaseException)");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_no_default_send() {
+  throw error(
+      "next() on a started generator whose send type has no default value: the pending yield "
+      "must return an S, so use send(value) instead");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_range_has_no_send() {
+  throw error(
+      "yield_from(range): the range has no send(); while a generator delegates to a plain C++ "
+      "range, resume it with next() (Python: AttributeError: 'list_iterator' object has no "
+      "attribute 'send')");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_delegated_twice() {
+  throw error(
+      "yield_from(): this generator is already being delegated to by another generator's "
+      "yield_from; a generator can have one delegator at a time (finish or close the other "
+      "delegation first)");
+}
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_no_result() {
+  throw error(
+      "result(): the generator has not returned a value (it is not finished, it raised, or it "
+      "was closed before returning); result() is valid after next()/send()/throw_() threw "
+      "stop_iteration");
+}
+
+// ignored_exit() is the exception close() reports when a body yields after
+// generator_exit (rules 18 and 28).
+[[gnu::cold, gnu::noinline]] inline std::exception_ptr ignored_exit() {
+  return std::make_exception_ptr(error(
+      "generator ignored generator_exit: the body yielded after close() threw generator_exit "
+      "at its yield; catch generator_exit only to clean up, then rethrow or return (Python: "
+      "RuntimeError: generator ignored GeneratorExit)"));
+}
+
+// pep479() turns a stop_iteration that is escaping a generator body into an
+// error whose nested exception is the stop_iteration (PEP 479). Call it from
+// inside the catch handler of that stop_iteration.
+[[gnu::cold, gnu::noinline]] inline std::exception_ptr pep479() {
+  try {
+    std::throw_with_nested(error(
+        "generator raised stop_iteration: a stop_iteration escaped the generator body (for "
+        "example next() on a finished generator inside it); catch it in the body, or return "
+        "to end the generator (Python: RuntimeError: generator raised StopIteration)"));
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+[[gnu::cold, gnu::noinline]] inline bool is_generator_exit(const std::exception_ptr& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const generator_exit&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+[[gnu::cold, gnu::noinline]] inline bool is_stop_iteration(const std::exception_ptr& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const stop_iteration&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+[[gnu::cold, gnu::noinline]] inline std::exception_ptr new_generator_exit() {
+  return std::make_exception_ptr(generator_exit{});
+}
+
+[[gnu::cold, gnu::noinline]] inline std::string describe_exception(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (const generator_exit&) {
+    return "green::generator_exit";
+  } catch (const greenlet_exit&) {
+    return "green::greenlet_exit";
+  } catch (...) {
+    return "an exception of a type not derived from std::exception";
+  }
+}
+
+// report_unraisable() passes an exception that has nowhere to go (a
+// generator destructor must not throw, rule 31) to green's unraisable hook,
+// or prints it to stderr if no hook is set.
+//
+// WORKAROUND: the core has set_unraisable_hook() but no way to read or call
+// the hook, so this swaps it out and back. Another thread that reports an
+// unraisable exception in that window gets the default (stderr) report. The
+// lead is asked for a green::call_unraisable_hook(); see the handover notes.
+[[gnu::cold, gnu::noinline]] inline void report_unraisable(std::exception_ptr e,
+                                                          const char* what) noexcept {
+  try {
+    unraisable_hook hook = set_unraisable_hook(nullptr);
+    set_unraisable_hook(hook);
+    if (hook) {
+      hook(e, getcurrent());
+      return;
+    }
+  } catch (...) {
+  }
+  std::fprintf(stderr, "green: exception ignored while %s: %s\n", what,
+               describe_exception(e).c_str());
+}
+
+// ---------------------------------------------------------------------------
+// The delegation chain.
+//
+// A generator that delegates with yield_from is linked to its delegate, so a
+// chain of delegations A -> B -> C is a linked list, A at the top and C, the
+// innermost, at the bottom ("leaf"). The chain's bookkeeping lives in the top
+// node, and every node points at the top. That gives O(1) per item at any
+// depth:
+//   * next()/send()/throw_()/close() on any node of a chain resumes the leaf
+//     directly (top->leaf), and the leaf's yield hands its value straight to
+//     whoever called the operation (the "entry"); the levels in between do
+//     not run at all.
+//   * Linking a fresh delegate and unlinking a finished one touch O(1) nodes.
+//     Only re-linking a whole suspended chain (yield_from on a generator that
+//     is itself delegating) walks that chain, once.
+// Send, throw and close still follow PEP 380's forwarding order because the
+// leaf is exactly where CPython's nested yield-from calls would arrive, and a
+// finished delegate resumes its delegator with its result or exception.
+// close()/throw_(generator_exit) are the exception: each level closes the
+// level below, so for those the nodes under the entry are marked
+// (`via_close`) and a delegate that finishes or yields reports to its own
+// delegator as CPython's sub.close() would (rules 27 and 28). Close is O(d)
+// because every level's handlers run anyway.
+//
+// Node states: `state` only distinguishes created / started / closed. Whether
+// a node is running follows from the chain: an operation is in progress on
+// the chain (top->active) and the node sits between the entry and the leaf.
+
+enum class gen_op : std::uint8_t { next, send, throw_ };
+enum class gen_outcome : std::uint8_t { pending, yielded, returned, raised };
+enum class node_state : std::uint8_t { created, started, closed };
+// Why a node parked in yield_from was resumed.
+enum class wake_reason : std::uint8_t {
+  op,            // an operation reached it as the leaf (its delegate is gone)
+  sub_finished,  // its delegate returned or raised
+  exc,           // raise wake_exc at the yield_from (a delegate ignored close,
+                 // or the delegate is executing elsewhere: rule 29)
+};
+
+struct chain_node {
+  chain_node() = default;
+  chain_node(const chain_node&) = delete;
+  chain_node& operator=(const chain_node&) = delete;
+
+  // --- hot: the operation in progress (meaningful in the top node) ---------
+  void* io = nullptr;             // S* sent in, then Y* yielded out
+  chain_node* top = this;         // top of the chain this node is in
+  chain_node* leaf = this;        // (top) the innermost node
+  chain_node* entry = nullptr;    // (top) the node whose operation runs
+  gen_op op = gen_op::next;       // (top) what the leaf receives
+  gen_outcome outcome = gen_outcome::pending;  // (top) what the entry produced
+  bool active = false;            // (top) an operation is in progress
+  bool closing = false;           // (top) close is being forwarded down
+
+  // --- per node -------------------------------------------------------------
+  node_state state = node_state::created;
+  wake_reason wake = wake_reason::op;
+  bool via_close = false;         // this op closed it through its delegator
+  bool in_yield_from = false;     // parked in yield_from (gi_yieldfrom)
+  bool has_result = false;        // returned a value (result() is valid)
+  std::uint32_t depth = 0;        // distance from the top
+  chain_node* outer = nullptr;    // its delegator, if linked
+  chain_node* delegate = nullptr; // its delegate, if linked
+  std::exception_ptr exc;         // what the body raised (after closing)
+  std::exception_ptr wake_exc;    // for wake_reason::exc
+  // (top) the exception the leaf receives on gen_op::throw_, and the one the
+  // entry's level receives when a closed delegate finishes.
+  std::exception_ptr leaf_exc;
+  std::exception_ptr entry_exc;
+
+  bool is_running() const noexcept {
+    const chain_node* t = top;
+    return state == node_state::started && t->active && t->entry->depth <= depth;
+  }
+
+  generator_state public_state() const noexcept {
+    if (state == node_state::created) return generator_state::created;
+    if (state == node_state::closed) return generator_state::closed;
+    return is_running() ? generator_state::running : generator_state::suspended;
+  }
+
+  // begin_op() starts operation `o` on this node as the entry. The caller has
+  // checked that the chain is idle and the node is started.
+  void begin_op(gen_op o, void* value) noexcept {
+    chain_node* t = top;
+    t->io = value;
+    t->entry = this;
+    t->op = o;
+    t->outcome = gen_outcome::pending;
+    t->active = true;
+    t->closing = false;
+  }
+
+  // prepare_throw() sets the exceptions of a throw_()/close() operation that
+  // begin_op(gen_op::throw_) started. `e` is what the caller threw (close():
+  // a fresh generator_exit). With a delegate, generator_exit is not thrown
+  // down: every level below the entry is closed by its delegator instead
+  // (rule 27), so each gets a fresh generator_exit.
+  void prepare_throw(std::exception_ptr e, bool exit) {
+    chain_node* t = top;
+    t->entry_exc = e;
+    if (exit && t->leaf != this) {
+      t->closing = true;
+      for (chain_node* n = t->leaf; n != this; n = n->outer) n->via_close = true;
+      t->leaf_exc = new_generator_exit();
+    } else {
+      t->leaf_exc = std::move(e);
+    }
+  }
+
+  // link() makes `sub` (the top of its own, idle chain) the delegate of this
+  // node, the leaf of an active chain. Costs the length of sub's chain: 1 for
+  // a generator that is not itself delegating.
+  void link(chain_node* sub) noexcept {
+    chain_node* t = top;
+    chain_node* bottom = sub->leaf;
+    const std::uint32_t base = depth + 1;
+    for (chain_node* n = sub; n != nullptr; n = n->delegate) {
+      n->top = t;
+      n->depth += base;
+      n->via_close = false;
+    }
+    delegate = sub;
+    sub->outer = this;
+    t->leaf = bottom;
+  }
+
+  // detach() cuts this node and the nodes below it off its delegator; they
+  // become a chain of their own with this node on top (idle). The delegator
+  // becomes the leaf of the old chain. Costs the number of nodes cut off: 1
+  // for a finished leaf.
+  void detach() noexcept {
+    chain_node* t = top;
+    chain_node* o = outer;
+    chain_node* bottom = t->leaf;
+    const std::uint32_t base = depth;
+    for (chain_node* n = this; n != nullptr; n = n->delegate) {
+      n->top = this;
+      n->depth -= base;
+    }
+    o->delegate = nullptr;
+    outer = nullptr;
+    leaf = bottom;
+    active = false;
+    closing = false;
+    entry = nullptr;
+    t->leaf = o;
+  }
+
+  // take_op() moves the operation in progress from `from` (a former top) to
+  // this node (the new top after detach()).
+  void take_op(chain_node* from) noexcept {
+    io = from->io;
+    entry = from->entry;
+    op = from->op;
+    outcome = from->outcome;
+    active = from->active;
+    closing = from->closing;
+    leaf_exc = std::move(from->leaf_exc);
+    entry_exc = std::move(from->entry_exc);
+    from->active = false;
+    from->closing = false;
+    from->entry = nullptr;
+  }
+
+  // ignoring_node() finds, when the leaf yields while close is forwarded
+  // down, the node whose close() that yield defeats: the lowest node from
+  // the leaf up (not the entry) that its delegator closed. Null: the yield
+  // goes to the caller.
+  chain_node* ignoring_node() noexcept {
+    chain_node* e = top->entry;
+    for (chain_node* n = this; n != e; n = n->outer) {
+      if (n->via_close) return n;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace detail
+}  // namespace green
+
+#endif  // GREEN_GENERATOR_COMMON_HPP

@@ -1,0 +1,547 @@
+// Greenlets and threads: spec 1.12, 1.13 and 1.7 (cross-thread parents),
+// scenarios 45 and 61-67 (group H). The per-thread trace function of
+// scenario 61 is tested in greenlet_trace_test.cpp.
+//
+// Boost.Test assertions are not thread-safe: helper threads only record what
+// they see, and every assertion runs on the test's thread after join().
+#define BOOST_TEST_MODULE greenlet_thread
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <latch>
+#include <mutex>
+#include <optional>
+#include <semaphore>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "green/debug.hpp"
+#include "green/greenlet.hpp"
+#include "support/counted.hpp"
+#include "support/fixtures.hpp"
+
+namespace {
+
+// error_of() runs `fn` and returns the message of the green::error it
+// throws, "no error" if it returns, or "other exception" for anything else.
+template <class F>
+std::string error_of(F&& fn) {
+  try {
+    fn();
+    return "no error";
+  } catch (const green::error& e) {
+    return e.what();
+  } catch (...) {
+    return "other exception";
+  }
+}
+
+bool mentions(const std::string& text, const std::string& word) {
+  return text.find(word) != std::string::npos;
+}
+
+// event_log is a thread-safe list of lines.
+class event_log {
+ public:
+  void add(std::string line) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    lines_.push_back(std::move(line));
+  }
+  std::vector<std::string> lines() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+// ping_pong() is scenario 1; true if the order was right and g ended dead.
+bool ping_pong() {
+  std::vector<int> seen;
+  green::greenlet g([&] {
+    seen.push_back(1);
+    green::getcurrent().parent()->switch_();
+    seen.push_back(3);
+  });
+  seen.push_back(0);
+  g.switch_();
+  seen.push_back(2);
+  g.switch_();
+  seen.push_back(4);
+  return seen == std::vector<int>{0, 1, 2, 3, 4} && g.dead();
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(greenlet_thread, green::test::leak_check)
+
+// Scenario 61 (spec 1.12): each thread gets its own main greenlet, created on
+// first use, with no parent, distinct from every other thread's main.
+BOOST_AUTO_TEST_CASE(each_thread_gets_its_own_main_greenlet_without_parent) {
+  const green::greenlet here = green::getcurrent();
+  constexpr int kThreads = 4;
+  std::vector<std::optional<green::greenlet>> mains(kThreads);
+  std::vector<int> ok(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      const green::greenlet m = green::getcurrent();
+      green::greenlet child([] {});
+      ok[i] = m.is_main() && !m.parent().has_value() && static_cast<bool>(m) && !m.dead() &&
+              green::getcurrent() == m && child.parent().has_value() && *child.parent() == m;
+      mains[i] = m;
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  BOOST_TEST(here.is_main());
+  BOOST_TEST(!here.parent().has_value());
+  std::set<std::uint64_t> ids{here.id()};
+  for (int i = 0; i < kThreads; ++i) {
+    BOOST_TEST_CONTEXT("thread " << i) {
+      BOOST_TEST(ok[i] == 1);
+      BOOST_REQUIRE(mains[i].has_value());
+      BOOST_TEST(!(*mains[i] == here));
+      ids.insert(mains[i]->id());
+    }
+  }
+  BOOST_TEST(ids.size() == static_cast<std::size_t>(kThreads + 1));
+}
+
+// Scenario 62 (test_greenlet.py::test_switch_to_another_thread): another
+// thread cannot switch or throw into this thread's unstarted or suspended
+// greenlets; both stay untouched and run normally here afterwards.
+BOOST_AUTO_TEST_CASE(switching_from_other_thread_into_greenlet_throws_thread_error) {
+  bool unstarted_ran = false;
+  green::greenlet unstarted([&unstarted_ran] {
+    unstarted_ran = true;
+    return 1;
+  });
+  int suspended_resumes = 0;
+  green::greenlet suspended([&suspended_resumes] {
+    green::getcurrent().parent()->switch_();
+    ++suspended_resumes;
+    return 2;
+  });
+  suspended.switch_();
+
+  std::vector<std::string> errors;
+  std::thread([&] {
+    errors.push_back(error_of([&] { unstarted.switch_(); }));
+    errors.push_back(error_of([&] { unstarted.throw_(); }));
+    errors.push_back(error_of([&] { suspended.switch_(); }));
+    errors.push_back(error_of([&] { suspended.throw_(std::runtime_error("x")); }));
+  }).join();
+
+  BOOST_REQUIRE(errors.size() == 4u);
+  for (const std::string& e : errors) {
+    BOOST_TEST(mentions(e, "different thread"), e);
+    BOOST_TEST(!mentions(e, "exited"), e);
+  }
+  BOOST_TEST(!unstarted.started());
+  BOOST_TEST(!unstarted_ran);
+  BOOST_TEST(static_cast<bool>(suspended));
+  BOOST_TEST(suspended_resumes == 0);
+  BOOST_TEST(green::value_cast<int>(unstarted.switch_()) == 1);
+  BOOST_TEST(green::value_cast<int>(suspended.switch_()) == 2);
+  BOOST_TEST(suspended_resumes == 1);
+}
+
+// Scenario 62: the main greenlet of another live thread cannot be switched
+// or thrown into.
+BOOST_AUTO_TEST_CASE(switching_into_main_of_other_live_thread_throws_thread_error) {
+  std::optional<green::greenlet> other_main;
+  std::binary_semaphore published(0);
+  std::binary_semaphore may_exit(0);
+  std::thread t([&] {
+    other_main = green::getcurrent();
+    published.release();
+    may_exit.acquire();
+  });
+  published.acquire();
+  const std::string on_switch = error_of([&] { other_main->switch_(); });
+  const std::string on_throw = error_of([&] { other_main->throw_(); });
+  const bool alive_then = static_cast<bool>(*other_main) && !other_main->dead();
+  may_exit.release();
+  t.join();
+
+  BOOST_TEST(mentions(on_switch, "different thread"), on_switch);
+  BOOST_TEST(!mentions(on_switch, "exited"), on_switch);
+  BOOST_TEST(mentions(on_throw, "different thread"), on_throw);
+  BOOST_TEST(alive_then);
+}
+
+// Scenario 63 (spec 1.12, 1.13): after its thread exits, a suspended greenlet
+// and the thread's main report dead; switching or throwing to them raises an
+// error that says the thread exited; destroying them later runs no cleanup
+// on their stacks.
+//
+// The body owns nothing on its stack across the switch: a dead thread's stack
+// is discarded without unwinding, so whatever it owns is never released (even
+// the temporary handle in `getcurrent().parent()->switch_()` would leak its
+// parent). It switches through a handle that lives outside its stack.
+BOOST_AUTO_TEST_CASE(greenlets_of_exited_thread_are_dead_and_destroyed_without_cleanup) {
+  std::optional<green::greenlet> suspended;
+  std::optional<green::greenlet> other_main;
+  std::atomic<int> cleanups{0};
+  std::atomic<int> resumes{0};
+  struct on_unwind {
+    std::atomic<int>* count;
+    ~on_unwind() { ++*count; }
+  };
+  std::thread([&] {
+    other_main = green::getcurrent();
+    green::greenlet g([&] {
+      on_unwind guard{&cleanups};
+      try {
+        other_main->switch_();
+        ++resumes;
+      } catch (...) {
+        ++cleanups;
+        throw;
+      }
+    });
+    g.switch_();
+    suspended = g;  // not the last handle: the thread's exit does not kill it
+  }).join();
+
+  BOOST_REQUIRE(suspended.has_value());
+  BOOST_REQUIRE(other_main.has_value());
+  BOOST_TEST(suspended->dead());
+  BOOST_TEST(!static_cast<bool>(*suspended));
+  BOOST_TEST(other_main->dead());
+  BOOST_TEST(!static_cast<bool>(*other_main));
+  BOOST_TEST(other_main->is_main());
+
+  const std::string errors[] = {
+      error_of([&] { suspended->switch_(); }),
+      error_of([&] { suspended->throw_(); }),
+      error_of([&] { suspended->throw_(std::runtime_error("x")); }),
+      error_of([&] { other_main->switch_(); }),
+      error_of([&] { other_main->throw_(); }),
+  };
+  for (const std::string& e : errors) BOOST_TEST(mentions(e, "exited"), e);
+
+  const std::size_t live = green::debug::live_greenlets();
+  suspended.reset();
+  other_main.reset();
+  BOOST_TEST(cleanups == 0);
+  BOOST_TEST(resumes == 0);
+  BOOST_TEST(green::debug::live_greenlets() == live - 1);
+}
+
+// Scenario 63 (spec 1.7, test_unexpected_reparenting): an unstarted greenlet
+// whose parent chain ends in an exited thread cannot be started here; the
+// error says that thread exited and the greenlet stays unstarted.
+BOOST_AUTO_TEST_CASE(starting_greenlet_whose_parent_is_on_exited_thread_throws_error) {
+  std::optional<green::greenlet> foreign;
+  std::thread([&] { foreign.emplace([] {}); }).join();
+  bool ran = false;
+  green::greenlet g([&ran] { ran = true; });
+  g.set_parent(*foreign);  // allowed: g has not started
+  const std::string e = error_of([&] { g.switch_(); });
+  BOOST_TEST(mentions(e, "exited"), e);
+  BOOST_TEST(!ran);
+  BOOST_TEST(!g.started());
+  BOOST_TEST(!foreign->started());
+}
+
+// Scenario 45 (test_greenlet.py::test_threaded_reparent): a started greenlet
+// cannot be reparented onto a greenlet of another thread; its parent is
+// unchanged.
+BOOST_AUTO_TEST_CASE(reparenting_started_greenlet_onto_other_thread_throws_error) {
+  std::optional<green::greenlet> foreign;
+  std::binary_semaphore created(0);
+  std::binary_semaphore done(0);
+  std::thread t([&] {
+    foreign.emplace([] {});
+    created.release();
+    done.acquire();
+  });
+  created.acquire();
+  green::greenlet g([] { green::getcurrent().parent()->switch_(); });
+  g.switch_();
+  const std::string e = error_of([&] { g.set_parent(*foreign); });
+  done.release();
+  t.join();
+
+  BOOST_TEST(mentions(e, "parent cannot be on a different thread"), e);
+  BOOST_REQUIRE(g.parent().has_value());
+  BOOST_TEST((*g.parent() == green::getcurrent()));
+  g.switch_();
+  BOOST_TEST(g.dead());
+}
+
+// Scenario 45 (spec 1.7): an unstarted greenlet may get a parent on another
+// live thread, but its first switch then fails with a thread error and it
+// stays unstarted.
+BOOST_AUTO_TEST_CASE(reparenting_unstarted_greenlet_onto_other_thread_fails_its_first_switch) {
+  std::optional<green::greenlet> foreign;
+  std::binary_semaphore created(0);
+  std::binary_semaphore done(0);
+  std::thread t([&] {
+    foreign.emplace([] {});
+    created.release();
+    done.acquire();
+  });
+  created.acquire();
+  bool ran = false;
+  green::greenlet g([&ran] { ran = true; });
+  const std::string on_set = error_of([&] { g.set_parent(*foreign); });
+  const std::string on_switch = error_of([&] { g.switch_(); });
+  done.release();
+  t.join();
+
+  BOOST_TEST(on_set == "no error");
+  BOOST_TEST(mentions(on_switch, "different thread"), on_switch);
+  BOOST_TEST(!ran);
+  BOOST_TEST(!g.started());
+}
+
+namespace {
+
+// Scenario 64 driver: a thread starts a greenlet, hands the only handle to
+// the test's thread, which drops it, and then calls `trigger`. Returns the
+// log of what happened, in order.
+template <class Trigger>
+std::vector<std::string> drop_on_other_thread_then(Trigger trigger, int& destroyed,
+                                                   bool& killed_on_owner) {
+  green::test::counted::reset();
+  event_log events;
+  std::optional<green::greenlet> handed_over;
+  std::binary_semaphore handed(0);
+  std::binary_semaphore dropped(0);
+  std::thread::id owner_id;
+  std::thread::id killed_in;
+  std::thread owner([&] {
+    owner_id = std::this_thread::get_id();
+    green::greenlet g([&] {
+      green::test::counted on_stack;
+      try {
+        green::getcurrent().parent()->switch_();
+        events.add("resumed normally");
+      } catch (const green::greenlet_exit&) {
+        killed_in = std::this_thread::get_id();
+        events.add("exit ran");
+        throw;
+      }
+    });
+    green::greenlet bystander([] {});  // for the "switch" trigger
+    g.switch_();
+    handed_over = std::move(g);
+    handed.release();
+    dropped.acquire();
+    events.add("owner: before call");
+    trigger(bystander);
+    events.add("owner: after call");
+  });
+  handed.acquire();
+  handed_over.reset();
+  events.add("main: dropped handle");
+  dropped.release();
+  owner.join();
+  destroyed = green::test::counted::destroyed;
+  killed_on_owner = killed_in == owner_id && killed_in != std::this_thread::get_id();
+  return events.lines();
+}
+
+const std::vector<std::string> kDeferredKillOrder = {"main: dropped handle", "owner: before call",
+                                                     "exit ran", "owner: after call"};
+
+}  // namespace
+
+// Scenario 64 (test_greenlet.py::test_dealloc_other_thread): the kill waits
+// for the owner thread's next getcurrent() and runs on the owner thread.
+BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_getcurrent) {
+  int destroyed = 0;
+  bool on_owner = false;
+  const auto order = drop_on_other_thread_then([](green::greenlet&) { (void)green::getcurrent(); },
+                                               destroyed, on_owner);
+  BOOST_TEST(order == kDeferredKillOrder, boost::test_tools::per_element());
+  BOOST_TEST(on_owner);
+  BOOST_TEST(destroyed == 1);
+}
+
+// Scenario 64: creating a greenlet on the owner thread also runs the
+// deferred kill.
+BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_creation) {
+  int destroyed = 0;
+  bool on_owner = false;
+  const auto order = drop_on_other_thread_then(
+      [](green::greenlet&) { green::greenlet fresh([] {}); }, destroyed, on_owner);
+  BOOST_TEST(order == kDeferredKillOrder, boost::test_tools::per_element());
+  BOOST_TEST(on_owner);
+  BOOST_TEST(destroyed == 1);
+}
+
+// Scenario 64: a switch on the owner thread also runs the deferred kill.
+BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_switch) {
+  int destroyed = 0;
+  bool on_owner = false;
+  const auto order = drop_on_other_thread_then(
+      [](green::greenlet& bystander) { bystander.switch_(); }, destroyed, on_owner);
+  BOOST_TEST(order == kDeferredKillOrder, boost::test_tools::per_element());
+  BOOST_TEST(on_owner);
+  BOOST_TEST(destroyed == 1);
+}
+
+// Scenario 65 (test_greenlet.py::test_switching_many_threads): 16 threads
+// each own a suspended greenlet while 16 others keep switching and throwing
+// into all of them. Every attempt raises the thread error; nothing crashes or
+// deadlocks, and each owner finishes its greenlet normally afterwards.
+BOOST_AUTO_TEST_CASE(many_threads_switching_into_foreign_greenlets_all_get_thread_errors) {
+  constexpr int kOwners = 16;
+  constexpr int kSwitchers = 16;
+  constexpr int kRounds = 40;
+  std::vector<std::optional<green::greenlet>> targets(kOwners);
+  std::latch published(kOwners);
+  std::latch switchers_done(kSwitchers);
+  std::atomic<int> thread_errors{0};
+  std::atomic<int> other_outcomes{0};
+  std::atomic<int> owners_ok{0};
+
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kOwners; ++i) {
+    threads.emplace_back([&, i] {
+      green::greenlet g([] {
+        green::getcurrent().parent()->switch_();
+        return 1;
+      });
+      g.switch_();
+      targets[i] = g;
+      published.count_down();
+      switchers_done.wait();
+      targets[i].reset();
+      if (green::value_cast<int>(g.switch_()) == 1 && g.dead()) ++owners_ok;
+    });
+  }
+  for (int s = 0; s < kSwitchers; ++s) {
+    threads.emplace_back([&, s] {
+      published.wait();
+      std::vector<green::greenlet> mine;
+      for (const auto& t : targets) mine.push_back(*t);
+      for (int round = 0; round < kRounds; ++round) {
+        for (green::greenlet& g : mine) {
+          const std::string e =
+              (round + s) % 2 == 0 ? error_of([&] { g.switch_(); }) : error_of([&] { g.throw_(); });
+          if (mentions(e, "different thread")) {
+            ++thread_errors;
+          } else {
+            ++other_outcomes;
+          }
+        }
+      }
+      mine.clear();
+      switchers_done.count_down();
+    });
+  }
+  for (auto& t : threads) t.join();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+
+  BOOST_TEST(thread_errors == kSwitchers * kRounds * kOwners);
+  BOOST_TEST(other_outcomes == 0);
+  BOOST_TEST(owners_ok == kOwners);
+  BOOST_TEST_MESSAGE("stress test took "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
+                     << " ms");
+}
+
+// Scenario 66 (test_greenlet.py::test_threads): ten threads run the
+// ping-pong scenario at the same time, many times each; all succeed.
+BOOST_AUTO_TEST_CASE(many_threads_run_ping_pong_concurrently) {
+  constexpr int kThreads = 10;
+  constexpr int kRepeats = 50;
+  std::vector<int> passed(kThreads, 0);
+  std::latch go(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      go.arrive_and_wait();
+      for (int r = 0; r < kRepeats; ++r) passed[i] += ping_pong() ? 1 : 0;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) BOOST_TEST(passed[i] == kRepeats, "thread " << i);
+}
+
+// Scenario 67 (spec 1.13, test_interpreter_shutdown group B, test_leaks): a
+// thread that returns normally kills the suspended greenlets its locals
+// refer to, on that thread, while the thread's green state still exists.
+BOOST_AUTO_TEST_CASE(thread_exit_kills_its_local_greenlets_on_that_thread) {
+  green::test::counted::reset();
+  std::vector<std::string> seen;  // touched only by the helper thread until join
+  std::thread::id helper_id;
+  std::vector<std::thread::id> killed_in;
+  std::thread([&] {
+    helper_id = std::this_thread::get_id();
+    auto body = [&](std::string name) {
+      green::test::counted on_stack;
+      try {
+        green::getcurrent().parent()->switch_();
+        seen.push_back(name + " resumed normally");
+      } catch (const green::greenlet_exit& e) {
+        killed_in.push_back(std::this_thread::get_id());
+        seen.push_back(name + " exit: " + e.message());
+        throw;
+      }
+    };
+    green::greenlet a(body);
+    green::greenlet b(body);
+    a.switch_(std::string("a"));
+    b.switch_(std::string("b"));
+    seen.push_back("thread returns");
+  }).join();
+
+  const std::string msg = "Killing the greenlet because all references have vanished.";
+  BOOST_TEST(
+      seen == (std::vector<std::string>{"thread returns", "b exit: " + msg, "a exit: " + msg}),
+      boost::test_tools::per_element());
+  BOOST_TEST(killed_in == (std::vector<std::thread::id>{helper_id, helper_id}),
+             boost::test_tools::per_element());
+  BOOST_TEST(green::test::counted::alive() == 0);
+  BOOST_TEST(green::test::counted::destroyed == 2);
+}
+
+// Scenario 67: a greenlet held by a thread_local of its thread (created after
+// the thread started using green) is killed when the thread's locals are
+// destroyed, and its stack objects run before the thread is gone.
+BOOST_AUTO_TEST_CASE(thread_exit_kills_greenlet_held_by_thread_local) {
+  std::atomic<int> exits{0};
+  std::atomic<int> unwound{0};
+  std::thread::id helper_id;
+  std::thread::id killed_in;
+  struct on_unwind {
+    std::atomic<int>* count;
+    ~on_unwind() { ++*count; }
+  };
+  std::thread([&] {
+    helper_id = std::this_thread::get_id();
+    (void)green::getcurrent();  // green's thread state exists before the thread_local
+    thread_local std::optional<green::greenlet> held;
+    held.emplace([&] {
+      on_unwind guard{&unwound};
+      try {
+        green::getcurrent().parent()->switch_();
+      } catch (const green::greenlet_exit&) {
+        killed_in = std::this_thread::get_id();
+        ++exits;
+        throw;
+      }
+    });
+    held->switch_();
+  }).join();
+
+  BOOST_TEST(exits == 1);
+  BOOST_TEST(unwound == 1);
+  BOOST_TEST((killed_in == helper_id));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
