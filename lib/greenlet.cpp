@@ -171,7 +171,9 @@ void start(thread_state& ts, greenlet_state* t) {
   t->stack = ts.pool.acquire(t->stack_opts);
   if (t->stack.guard != 0) install_overflow_handler();
   t->ctx.prepare(t->stack.top(), t->stack.usable(), &entry);
-  ts.rec->retain();
+  // No reference on the thread record: a started greenlet's parent chain
+  // always ends at its own thread's main greenlet (started greenlets only
+  // take parents of their thread), and main holds the record.
   t->thread.store(ts.rec, std::memory_order_release);
   t->state.store(status::active, std::memory_order_release);
 }
@@ -427,9 +429,10 @@ void destroy_state(greenlet_state* g) noexcept {
   greenlet_state* parent = g->parent;
   if (g->counted) g_live.fetch_sub(1, std::memory_order_relaxed);
   g->drop_self();
+  const bool is_main = g->is_main;
   free_state(g);
   if (parent != nullptr) release(parent);
-  if (owner != nullptr) owner->release();
+  if (is_main) owner->release();  // see start(): only main references the record
 }
 
 }  // namespace
