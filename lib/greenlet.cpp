@@ -377,11 +377,12 @@ void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
       g->refs.load(std::memory_order_acquire) == 1) {
     std::fprintf(stderr,
                  "green: greenlet_exit did not kill %s: it caught the exit and switched away "
-                 "without keeping a handle to itself, so it can never be resumed. It is leaked "
-                 "(its stack stays mapped). Let greenlet_exit propagate, or return after "
-                 "cleaning up.\n",
+                 "without keeping a handle to itself, so it can never be resumed. It is kept, "
+                 "with its stack, until its thread exits. Let greenlet_exit propagate, or "
+                 "return after cleaning up.\n",
                  describe(g).c_str());
-    return;  // deliberately leaked, as greenlet does
+    ts.zombies.push_back(g);  // keeps the reference; dropped unrun at thread exit
+    return;
   }
   release(g);
 }
@@ -511,6 +512,9 @@ thread_state::~thread_state() {
   tls_state = nullptr;
   tls_torn_down = true;
   for (greenlet_state* g : late) destroy_state(g);
+  // The thread is no longer alive, so releasing these frees them unrun.
+  for (greenlet_state* g : zombies) release(g);
+  zombies.clear();
   trace = nullptr;
   rec->current.store(nullptr, std::memory_order_relaxed);
   release(main);

@@ -118,6 +118,10 @@ struct thread_state {
   trace_function trace;
   stack_pool pool;
   void* altstack = nullptr;
+  // Greenlets that caught the kill and switched away with no handle left
+  // (spec 1.14): they can never run again, so they are kept here (reachable,
+  // one reference each) and dropped unrun when the thread exits.
+  std::vector<greenlet_state*> zombies;
 
   thread_state();
   ~thread_state();
