@@ -15,7 +15,7 @@ set(GREEN_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/green"
 
 # The green libraries this build defines (adapters may not all exist yet).
 set(_green_libs "")
-foreach(_green_lib IN ITEMS green_core green_generator green_hub)
+foreach(_green_lib IN ITEMS green_core green_stackless green_generator green_hub)
   if(TARGET ${_green_lib})
     list(APPEND _green_libs ${_green_lib})
   endif()

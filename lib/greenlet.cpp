@@ -170,7 +170,11 @@ void start(thread_state& ts, greenlet_state* t) {
   }
   t->stack = ts.pool.acquire(t->stack_opts);
   if (t->stack.guard != 0) install_overflow_handler();
-  t->ctx.prepare(t->stack.top(), t->stack.usable(), &entry);
+  // Stacks are page aligned, so the hot top frames of many greenlets would
+  // map to the same L1 sets; staggering the top by 64-byte steps (at most
+  // 960 bytes, inside the page that is touched anyway) avoids the aliasing.
+  const std::size_t stagger = (t->id % 16) * 64;
+  t->ctx.prepare(t->stack.top() - stagger, t->stack.usable() - stagger, &entry);
   // No reference on the thread record: a started greenlet's parent chain
   // always ends at its own thread's main greenlet (started greenlets only
   // take parents of their thread), and main holds the record.

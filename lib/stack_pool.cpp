@@ -8,11 +8,15 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "green/errors.hpp"
 
 #if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #define GREEN_HAVE_VALGRIND 1
 #endif
@@ -33,17 +37,6 @@ constexpr std::size_t kMinStack = 16 * 1024;
 
 std::atomic<std::size_t> g_default_stack{kDefaultStack};
 std::atomic<bool> g_warned_unguarded{false};
-
-void warn_unguarded_once(int err) {
-  if (g_warned_unguarded.exchange(true)) return;
-  std::fprintf(stderr,
-               "green: warning: could not create a stack guard page (mprotect: %s). The kernel "
-               "limits mappings to vm.max_map_count, two per guarded stack. Stacks created from "
-               "now on have NO guard page, so an overflow is not detected (policy "
-               "guard_policy::fallback; use guard_policy::required to get an error instead, or "
-               "raise the limit: sysctl -w vm.max_map_count=262144). This is reported once.\n",
-               std::strerror(err));
-}
 
 }  // namespace
 
@@ -72,40 +65,144 @@ std::size_t round_stack_size(std::size_t requested) noexcept {
   return (size + page - 1) / page * page;
 }
 
-stack_block map_stack(std::size_t usable, guard_policy policy) {
-  const std::size_t page = page_size();
-  const std::size_t guard = policy == guard_policy::none ? 0 : page;
+// Guard pages and vm.max_map_count
+// ---------------------------------
+// A guarded stack is two kernel mappings (the PROT_NONE page splits it), and
+// the kernel refuses every new mapping past vm.max_map_count, merging or not.
+// So green budgets guarded stacks below that limit, leaving room for the rest
+// of the process (libraries, threads, malloc), and past the budget carves
+// unguarded stacks out of shared slabs: one mapping per kSlabStacks stacks.
+constexpr long kMapHeadroom = 4096;
+constexpr std::size_t kSlabStacks = 64;
+
+struct stack_slab {
+  char* base;
+  std::size_t bytes;
+  std::size_t handed_out = 0;        // guarded by g_slab_mutex
+  std::atomic<std::size_t> live{0};  // stacks handed out and not yet unmapped
+};
+
+namespace {
+std::atomic<long> g_guarded{0};
+std::atomic<bool> g_guard_budget_spent{false};
+std::mutex g_slab_mutex;
+std::map<std::size_t, stack_slab*> g_open_slabs;  // by stack size, guarded by g_slab_mutex
+
+long guard_budget() {
+  static const long budget = [] {
+    long max_maps = 65530;
+    std::ifstream f("/proc/sys/vm/max_map_count");
+    if (f) f >> max_maps;
+    return std::max(0L, (max_maps - kMapHeadroom) / 2);
+  }();
+  return budget;
+}
+
+[[noreturn]] void throw_map_failure(std::size_t bytes, int err) {
+  throw error("cannot map a greenlet stack of " + std::to_string(bytes) +
+              " bytes: " + std::strerror(err) +
+              " (the address space or the kernel's vm.max_map_count is exhausted; keep fewer "
+              "greenlets alive, use smaller stacks, or raise the limit: sysctl -w "
+              "vm.max_map_count=262144)");
+}
+
+void register_with_valgrind(stack_block& b) {
+#if defined(GREEN_HAVE_VALGRIND)
+  b.valgrind_id = VALGRIND_STACK_REGISTER(b.base + b.guard, b.top());
+#else
+  (void)b;
+#endif
+}
+
+stack_block carve_from_slab(std::size_t usable) {
+  std::lock_guard<std::mutex> lock(g_slab_mutex);
+  stack_slab*& open = g_open_slabs[usable];
+  if (open == nullptr || open->handed_out == kSlabStacks) {
+    const std::size_t bytes = usable * kSlabStacks;
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) throw_map_failure(bytes, errno);
+    // A full slab is owned by its stacks alone: the last one unmaps it.
+    open = new stack_slab{static_cast<char*>(p), bytes};
+  }
+  stack_slab* slab = open;
+  stack_block b;
+  b.base = slab->base + slab->handed_out * usable;
+  b.mapping = usable;
+  b.guard = 0;
+  b.guard_wanted = true;
+  b.slab = slab;
+  ++slab->handed_out;
+  slab->live.fetch_add(1, std::memory_order_relaxed);
+  register_with_valgrind(b);
+  return b;
+}
+
+stack_block guard_unavailable(std::size_t usable, guard_policy policy, const char* why) {
+  if (policy == guard_policy::required) {
+    throw error(std::string("cannot create the guard page of a greenlet stack: ") + why +
+                ". Each guarded stack takes two of the kernel's vm.max_map_count mappings. "
+                "Raise it (sysctl -w vm.max_map_count=262144), keep fewer greenlets alive, or "
+                "use guard_policy::fallback");
+  }
+  if (!g_warned_unguarded.exchange(true)) {
+    std::fprintf(stderr,
+                 "green: warning: no more stack guard pages (%s). The kernel allows "
+                 "vm.max_map_count mappings and a guarded stack takes two. Greenlet stacks "
+                 "created from now on have NO guard page, so an overflow is not detected "
+                 "(guard_policy::fallback; use guard_policy::required to get an error "
+                 "instead, or raise the limit: sysctl -w vm.max_map_count=262144). This is "
+                 "reported once.\n",
+                 why);
+  }
+  return carve_from_slab(usable);
+}
+
+stack_block map_plain(std::size_t usable, std::size_t guard) {
   const std::size_t mapping = usable + guard;
   void* p = ::mmap(nullptr, mapping, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (p == MAP_FAILED) {
-    int err = errno;
-    throw error("cannot map a greenlet stack of " + std::to_string(mapping) +
-                " bytes: " + std::strerror(err) +
-                " (too many greenlets alive for the address space or vm.max_map_count; "
-                "use smaller stacks or fewer live greenlets)");
-  }
+  if (p == MAP_FAILED) throw_map_failure(mapping, errno);
   stack_block b;
   b.base = static_cast<char*>(p);
   b.mapping = mapping;
   b.guard = guard;
-  b.guard_wanted = guard != 0;
-  if (guard != 0 && ::mprotect(b.base, guard, PROT_NONE) != 0) {
-    int err = errno;
-    if (policy == guard_policy::required) {
-      ::munmap(p, mapping);
-      throw error(std::string("cannot create the guard page of a greenlet stack (mprotect: ") +
-                  std::strerror(err) +
-                  "); the kernel's vm.max_map_count is exhausted (two mappings per guarded "
-                  "stack). Raise it (sysctl -w vm.max_map_count=262144), keep fewer greenlets "
-                  "alive, or use guard_policy::fallback");
-    }
-    warn_unguarded_once(err);
-    b.guard = 0;
+  return b;
+}
+}  // namespace
+
+stack_block map_stack(std::size_t usable, guard_policy policy) {
+  if (policy == guard_policy::none) {
+    stack_block b = map_plain(usable, 0);
+    register_with_valgrind(b);
+    return b;
   }
-#if defined(GREEN_HAVE_VALGRIND)
-  b.valgrind_id = VALGRIND_STACK_REGISTER(b.base + b.guard, b.top());
-#endif
+  if (g_guard_budget_spent.load(std::memory_order_relaxed)) {
+    return guard_unavailable(usable, policy, "the guard-page budget is spent");
+  }
+  if (g_guarded.fetch_add(1, std::memory_order_relaxed) >= guard_budget()) {
+    g_guarded.fetch_sub(1, std::memory_order_relaxed);
+    g_guard_budget_spent.store(true, std::memory_order_relaxed);
+    return guard_unavailable(usable, policy, "the guard-page budget is spent");
+  }
+  const std::size_t page = page_size();
+  stack_block b;
+  try {
+    b = map_plain(usable, page);
+  } catch (...) {
+    g_guarded.fetch_sub(1, std::memory_order_relaxed);
+    throw;
+  }
+  b.guard_wanted = true;
+  if (::mprotect(b.base, page, PROT_NONE) != 0) {
+    // The rest of the process used more mappings than the headroom allows.
+    const int err = errno;
+    ::munmap(b.base, b.mapping);
+    g_guarded.fetch_sub(1, std::memory_order_relaxed);
+    g_guard_budget_spent.store(true, std::memory_order_relaxed);
+    return guard_unavailable(usable, policy, std::strerror(err));
+  }
+  register_with_valgrind(b);
   return b;
 }
 
@@ -117,8 +214,37 @@ void unmap_stack(stack_block& b) noexcept {
 #if defined(GREEN_ASAN)
   ASAN_UNPOISON_MEMORY_REGION(b.base + b.guard, b.usable());
 #endif
-  ::munmap(b.base, b.mapping);
+  if (b.slab != nullptr) {
+    stack_slab* slab = b.slab;
+    if (slab->live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(g_slab_mutex);
+      // Only a slab that is no longer carved from can go.
+      if (slab->handed_out == kSlabStacks && slab->live.load(std::memory_order_acquire) == 0) {
+        auto open = g_open_slabs.find(b.mapping);
+        if (open != g_open_slabs.end() && open->second == slab) open->second = nullptr;
+        ::munmap(slab->base, slab->bytes);
+        delete slab;
+      }
+    }
+  } else {
+    if (b.guard != 0) g_guarded.fetch_sub(1, std::memory_order_relaxed);
+    ::munmap(b.base, b.mapping);
+  }
   b = stack_block{};
+}
+
+// forget_previous_owner() makes a reused stack look fresh to the checkers:
+// ASan may still have the previous owner's frames poisoned (use-after-scope),
+// and valgrind marks what lay below the previous owner's stack pointer as
+// inaccessible, although the new owner's first frames land there.
+void forget_previous_owner(stack_block& b) noexcept {
+#if defined(GREEN_ASAN)
+  ASAN_UNPOISON_MEMORY_REGION(b.base + b.guard, b.usable());
+#endif
+#if defined(GREEN_HAVE_VALGRIND)
+  VALGRIND_MAKE_MEM_UNDEFINED(b.base + b.guard, b.usable());
+#endif
+  (void)b;
 }
 
 stack_pool::~stack_pool() {
@@ -133,9 +259,7 @@ stack_block stack_pool::acquire(const stack_options& opts) {
     stack_block b = free_.back();
     free_.pop_back();
     ++in_use_;
-#if defined(GREEN_ASAN)
-    ASAN_UNPOISON_MEMORY_REGION(b.base + b.guard, b.usable());
-#endif
+    forget_previous_owner(b);
     return b;
   }
   // Newest first: the most recently freed stack is the most likely to be warm in cache.
@@ -144,16 +268,13 @@ stack_block stack_pool::acquire(const stack_options& opts) {
       stack_block b = *it;
       free_.erase(std::next(it).base());
       ++in_use_;
-#if defined(GREEN_ASAN)
-      // Frames of the previous owner may still be poisoned (use-after-scope).
-      ASAN_UNPOISON_MEMORY_REGION(b.base + b.guard, b.usable());
-#endif
+      forget_previous_owner(b);
       return b;
     }
   }
   stack_block b = map_stack(usable, opts.guard);
   ++mapped_;
-  if (want_guard && b.guard == 0) ++unguarded_;
+  if (want_guard && b.guard == 0) ++unguarded_;  // a slab stack: the guard budget is spent
   ++in_use_;
   return b;
 }

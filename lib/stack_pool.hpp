@@ -14,12 +14,15 @@ namespace green::detail {
 
 // stack_block is one mapping: [base, base + guard) is PROT_NONE (if guarded),
 // [base + guard, top()) is the usable stack, growing down from top().
+struct stack_slab;
+
 struct stack_block {
   char* base = nullptr;
   std::size_t mapping = 0;  // bytes mapped, guard included
   std::size_t guard = 0;    // 0: no guard page
   unsigned valgrind_id = 0;
-  bool guard_wanted = false;  // what was asked for: pooled stacks are matched on it
+  bool guard_wanted = false;   // what was asked for: pooled stacks are matched on it
+  stack_slab* slab = nullptr;  // carved from a shared mapping (unguarded fallback)
 
   explicit operator bool() const noexcept { return base != nullptr; }
   char* top() const noexcept { return base + mapping; }
@@ -34,6 +37,8 @@ struct stack_block {
 // Throws: green::error if the mapping fails, or if a guard page is required
 //         and cannot be created.
 stack_block map_stack(std::size_t usable, guard_policy policy);
+// forget_previous_owner() tells ASan and valgrind a pooled stack is fresh.
+void forget_previous_owner(stack_block& b) noexcept;
 // unmap_stack() returns a stack to the kernel. Safe from any thread.
 void unmap_stack(stack_block& b) noexcept;
 
