@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "green/debug.hpp"
@@ -106,21 +107,15 @@ void report_unraisable(std::exception_ptr e, greenlet_state* g) noexcept {
   }
 }
 
-bool is_greenlet_exit(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const greenlet_exit&) {
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
-value exit_as_value(const std::exception_ptr& e) {
+// exit_value() is the value a greenlet_exit turns into (spec 1.5, 1.6), or
+// nothing if `e` holds another exception.
+std::optional<value> exit_value(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const greenlet_exit& ex) {
     return value(ex);
+  } catch (...) {
+    return std::nullopt;
   }
 }
 
@@ -256,10 +251,12 @@ void set_current(thread_state& ts, greenlet_state* g) noexcept {
   value converted;
   if (__builtin_expect(t->state.load(std::memory_order_relaxed) == status::dead, 0)) {
     // Spec 1.6: a greenlet_exit aimed at a dead greenlet is a value.
-    if (exc != nullptr && is_greenlet_exit(*exc)) {
-      converted = exit_as_value(*exc);
-      payload = &converted;
-      exc = nullptr;
+    if (exc != nullptr) {
+      if (std::optional<value> v = exit_value(*exc)) {
+        converted = std::move(*v);
+        payload = &converted;
+        exc = nullptr;
+      }
     }
     // Spec 1.4: a dead target passes the payload to its parent chain. The
     // main greenlet never dies while its thread runs, so this ends.
