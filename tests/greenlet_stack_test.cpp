@@ -29,16 +29,11 @@
 #include <emmintrin.h>
 #endif
 
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #include "green/greenlet.hpp"
 #include "green/stack.hpp"
 #include "support/counted.hpp"
 #include "support/fixtures.hpp"
+#include "support/sanitizers.hpp"
 
 namespace {
 
@@ -369,7 +364,7 @@ BOOST_AUTO_TEST_CASE(warm_spawn_reuses_pooled_stack_without_mapping) {
   BOOST_TEST(s1.mapped == s0.mapped);
   BOOST_TEST(s1.pooled > 0u);
   BOOST_TEST(s1.in_use == s0.in_use);
-  if (!RUNNING_ON_VALGRIND) {
+  if (green::test::footprint_checks_apply()) {
     // A fresh stack per spawn would fault at least one page each time.
     BOOST_TEST(ru1.ru_minflt - ru0.ru_minflt < 100);
   }
