@@ -149,6 +149,15 @@ struct factory_for {
 
 class greenlet;
 
+namespace detail {
+// What a greenlet can run: anything but a greenlet (which would be a copy).
+template <class F>
+concept greenlet_function = !std::is_same_v<std::remove_cvref_t<F>, greenlet>;
+// What throw_() accepts besides an exception_ptr: an exception object.
+template <class E>
+concept exception_object = !std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>;
+}  // namespace detail
+
 // trace_event is what a trace function is told about a switch.
 // Python: the 'switch' and 'throw' event strings of greenlet.settrace.
 enum class trace_event {
@@ -169,15 +178,13 @@ class GREEN_API greenlet {
   // packed switch payload), nothing, or typed parameters (the payload is
   // unpacked into them; a mismatch throws green::error in the parent).
   // Whatever `fn` returns goes to the parent as a green::value.
-  template <class F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>) explicit greenlet(
-      F&& fn, stack_options stack = {})
+  template <detail::greenlet_function F>
+  explicit greenlet(F&& fn, stack_options stack = {})
       : greenlet(detail::factory_for<F>{std::addressof(fn)}.get(), nullptr, stack) {}
 
   // greenlet(fn, parent) is greenlet(fn) with an explicit parent.
-  template <class F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, greenlet>)
-      greenlet(F&& fn, const greenlet& parent, stack_options stack = {})
+  template <detail::greenlet_function F>
+  greenlet(F&& fn, const greenlet& parent, stack_options stack = {})
       : greenlet(detail::factory_for<F>{std::addressof(fn)}.get(), &parent, stack) {}
 
   greenlet(const greenlet& other) noexcept;
@@ -220,8 +227,8 @@ class GREEN_API greenlet {
   // Throws: green::error if `ex` is empty (nothing is switched).
   value throw_() const;
   value throw_(std::exception_ptr ex) const;
-  template <class E>
-  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) value throw_(E&& ex) const {
+  template <detail::exception_object E>
+  value throw_(E&& ex) const {
     return throw_(std::make_exception_ptr(std::forward<E>(ex)));
   }
 
