@@ -85,26 +85,8 @@ std::string describe_exception(const std::exception_ptr& e) {
   }
 }
 
-void default_unraisable(std::exception_ptr e, const greenlet& g) {
-  std::fprintf(stderr, "green: exception ignored while killing %s: %s\n",
-               describe(g.native_handle()).c_str(), describe_exception(e).c_str());
-}
-
 void report_unraisable(std::exception_ptr e, greenlet_state* g) noexcept {
-  try {
-    unraisable_hook hook;
-    {
-      std::lock_guard<std::mutex> lock(g_hook_mutex);
-      hook = g_unraisable;
-    }
-    if (hook) {
-      hook(e, g->self);
-    } else {
-      default_unraisable(e, g->self);
-    }
-  } catch (...) {
-    std::fprintf(stderr, "green: the unraisable hook threw; exception ignored\n");
-  }
+  green::report_unraisable(std::move(e), g->self, ("killing " + describe(g)).c_str());
 }
 
 // exit_value() is the value a greenlet_exit turns into (spec 1.5, 1.6), or
@@ -753,6 +735,25 @@ trace_function gettrace() { return thread_state::get().trace; }
 unraisable_hook set_unraisable_hook(unraisable_hook hook) {
   std::lock_guard<std::mutex> lock(detail::g_hook_mutex);
   return std::exchange(detail::g_unraisable, std::move(hook));
+}
+
+void report_unraisable(std::exception_ptr ex, const greenlet& where, const char* context) noexcept {
+  try {
+    unraisable_hook hook;
+    {
+      std::lock_guard<std::mutex> lock(detail::g_hook_mutex);
+      hook = detail::g_unraisable;
+    }
+    if (hook) {
+      hook(ex, where);
+      return;
+    }
+    std::fprintf(stderr, "green: exception ignored while %s: %s\n",
+                 context != nullptr ? context : "running a destructor",
+                 detail::describe_exception(ex).c_str());
+  } catch (...) {
+    std::fprintf(stderr, "green: the unraisable hook threw; exception ignored\n");
+  }
 }
 
 std::size_t debug::live_greenlets() noexcept {

@@ -92,7 +92,7 @@ class GREEN_API generator_core : public chain_node {
   void end_range() noexcept;
 
   generator_state state() const noexcept { return public_state(); }
-  bool started() const noexcept { return state_ != node_state::created; }
+  bool started() const noexcept { return status != node_state::created; }
 
  protected:
   explicit generator_core(stack_options stack) noexcept;
@@ -101,23 +101,21 @@ class GREEN_API generator_core : public chain_node {
   virtual void run_body() = 0;
 
  private:
-  friend struct core_access;
-  node_state& state_ = chain_node::state;
-
-  gen_outcome run_op(gen_op op, void* value);
-  gen_outcome resume_slow(gen_op op, void* value, std::exception_ptr e, bool exit);
+  gen_outcome operate(gen_op op, void* value, std::exception_ptr e, bool exit);
+  gen_outcome enter_leaf(const greenlet* me);
+  [[noreturn]] void switch_failed();
   void start_fiber();
-  void fiber_main() noexcept;
+  void fiber_main();
   void finish() noexcept;
   void* yield_slow(void* value, bool sendable);
   void* woke(bool sendable);
-  void park(const greenlet* to);
 
-  std::optional<greenlet> fiber_;   // the body's greenlet, once started
+  std::optional<greenlet> fiber_;       // the body's greenlet, once started
   const greenlet* resume_ = nullptr;    // the greenlet parked in our yield
   const greenlet* consumer_ = nullptr;  // (top) the caller of the operation
+  const void* owner_ = nullptr;         // the thread that started the fiber
   stack_options stack_;
-  bool killing_ = false;                // destroy() is killing the fiber
+  bool killing_ = false;  // destroy() is killing the fiber
 };
 
 // generator_box adds the typed result storage.
@@ -184,15 +182,15 @@ class yielder {
   // lazily. A range is a sub-iterator without send/throw/close (rules 23,
   // 26, 27): send() raises an error here, throw_() and close() raise here.
   template <std::ranges::input_range Rg>
-    requires(!detail::is_stackful_generator<std::remove_cvref_t<Rg>>::value &&
-             std::constructible_from<Y, std::ranges::range_reference_t<Rg>>)
-  void yield_from(Rg&& range) {
+  requires(
+      !detail::is_stackful_generator<std::remove_cvref_t<Rg>>::value &&
+      std::constructible_from<Y, std::ranges::range_reference_t<Rg>>) void yield_from(Rg&& range) {
     yield_from(std::ranges::begin(range), std::ranges::end(range));
   }
 
   // yield_from(first, last) is yield_from() over an iterator pair.
   template <std::input_iterator It, std::sentinel_for<It> Se>
-    requires std::constructible_from<Y, std::iter_reference_t<It>>
+  requires std::constructible_from<Y, std::iter_reference_t<It>>
   void yield_from(It first, Se last) {
     struct scope {
       detail::generator_core* c;
@@ -253,13 +251,13 @@ class [[nodiscard]] generator {
   // generator(body) creates a generator that will run body(yielder&) on its
   // own greenlet (stack from `stack`). Nothing runs until the first next().
   template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, generator> &&
-             std::is_invocable_v<std::decay_t<F>&, yielder<Y, S>&> &&
-             (std::is_void_v<R> ||
-              std::is_convertible_v<std::invoke_result_t<std::decay_t<F>&, yielder<Y, S>&>, R>))
-  explicit generator(F&& body, stack_options stack = {})
-      : core_(new detail::generator_frame<Y, S, R, std::decay_t<F>>(std::forward<F>(body),
-                                                                    stack)) {}
+  requires(!std::is_same_v<std::remove_cvref_t<F>, generator> &&
+           std::is_invocable_v<std::decay_t<F>&, yielder<Y, S>&> &&
+           (std::is_void_v<R> ||
+            std::is_convertible_v<std::invoke_result_t<std::decay_t<F>&, yielder<Y, S>&>,
+                                  R>)) explicit generator(F&& body, stack_options stack = {})
+      : core_(new detail::generator_frame<Y, S, R, std::decay_t<F>>(std::forward<F>(body), stack)) {
+  }
 
   generator(generator&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
   generator& operator=(generator&& other) noexcept {
@@ -296,8 +294,7 @@ class [[nodiscard]] generator {
   // non-void value to a just-started generator" before the first next()
   // (the generator is left unchanged). Python: g.send(value).
   template <class T = S>
-    requires(!std::is_void_v<T>)
-  Y send(T value) {
+  requires(!std::is_void_v<T> && std::is_same_v<T, S>) Y send(std::type_identity_t<T> value) {
     const detail::gen_outcome o = core_->resume_send(std::addressof(value));
     if (o != detail::gen_outcome::yielded) [[unlikely]]
       core_->rethrow_end(o);
@@ -316,8 +313,7 @@ class [[nodiscard]] generator {
     return std::move(*static_cast<Y*>(core_->top->io));
   }
   template <class E>
-    requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
-  Y throw_(E&& e) {
+  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) Y throw_(E&& e) {
     return throw_(std::make_exception_ptr(std::forward<E>(e)));
   }
 
@@ -345,8 +341,7 @@ class [[nodiscard]] generator {
   // result() is the body's return value, once it returned.
   // Throws: error if the body has not returned a value.
   template <class T = R>
-    requires(!std::is_void_v<T>)
-  const T& result() const {
+  requires(!std::is_void_v<T>) const T& result() const {
     auto* box = static_cast<detail::generator_box<R>*>(core_);
     if (!box->result_) detail::throw_no_result();
     return *box->result_;

@@ -116,10 +116,10 @@ namespace detail {
 // ignored_exit() is the exception close() reports when a body yields after
 // generator_exit (rules 18 and 28).
 [[gnu::cold, gnu::noinline]] inline std::exception_ptr ignored_exit() {
-  return std::make_exception_ptr(error(
-      "generator ignored generator_exit: the body yielded after close() threw generator_exit "
-      "at its yield; catch generator_exit only to clean up, then rethrow or return (Python: "
-      "RuntimeError: generator ignored GeneratorExit)"));
+  return std::make_exception_ptr(
+      error("generator ignored generator_exit: the body yielded after close() threw generator_exit "
+            "at its yield; catch generator_exit only to clean up, then rethrow or return (Python: "
+            "RuntimeError: generator ignored GeneratorExit)"));
 }
 
 // pep479() turns a stop_iteration that is escaping a generator body into an
@@ -127,10 +127,10 @@ namespace detail {
 // inside the catch handler of that stop_iteration.
 [[gnu::cold, gnu::noinline]] inline std::exception_ptr pep479() {
   try {
-    std::throw_with_nested(error(
-        "generator raised stop_iteration: a stop_iteration escaped the generator body (for "
-        "example next() on a finished generator inside it); catch it in the body, or return "
-        "to end the generator (Python: RuntimeError: generator raised StopIteration)"));
+    std::throw_with_nested(
+        error("generator raised stop_iteration: a stop_iteration escaped the generator body (for "
+              "example next() on a finished generator inside it); catch it in the body, or return "
+              "to end the generator (Python: RuntimeError: generator raised StopIteration)"));
   } catch (...) {
     return std::current_exception();
   }
@@ -160,41 +160,12 @@ namespace detail {
   return std::make_exception_ptr(generator_exit{});
 }
 
-[[gnu::cold, gnu::noinline]] inline std::string describe_exception(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
-    return ex.what();
-  } catch (const generator_exit&) {
-    return "green::generator_exit";
-  } catch (const greenlet_exit&) {
-    return "green::greenlet_exit";
-  } catch (...) {
-    return "an exception of a type not derived from std::exception";
-  }
-}
-
 // report_unraisable() passes an exception that has nowhere to go (a
 // generator destructor must not throw, rule 31) to green's unraisable hook,
-// or prints it to stderr if no hook is set.
-//
-// WORKAROUND: the core has set_unraisable_hook() but no way to read or call
-// the hook, so this swaps it out and back. Another thread that reports an
-// unraisable exception in that window gets the default (stderr) report. The
-// lead is asked for a green::call_unraisable_hook(); see the handover notes.
+// which prints it to stderr if no hook is set.
 [[gnu::cold, gnu::noinline]] inline void report_unraisable(std::exception_ptr e,
-                                                          const char* what) noexcept {
-  try {
-    unraisable_hook hook = set_unraisable_hook(nullptr);
-    set_unraisable_hook(hook);
-    if (hook) {
-      hook(e, getcurrent());
-      return;
-    }
-  } catch (...) {
-  }
-  std::fprintf(stderr, "green: exception ignored while %s: %s\n", what,
-               describe_exception(e).c_str());
+                                                           const char* what) noexcept {
+  green::report_unraisable(std::move(e), getcurrent(), what);
 }
 
 // ---------------------------------------------------------------------------
@@ -221,7 +192,7 @@ namespace detail {
 // delegator as CPython's sub.close() would (rules 27 and 28). Close is O(d)
 // because every level's handlers run anyway.
 //
-// Node states: `state` only distinguishes created / started / closed. Whether
+// Node states: `status` only distinguishes created / started / closed. Whether
 // a node is running follows from the chain: an operation is in progress on
 // the chain (top->active) and the node sits between the entry and the leaf.
 
@@ -242,39 +213,53 @@ struct chain_node {
   chain_node& operator=(const chain_node&) = delete;
 
   // --- hot: the operation in progress (meaningful in the top node) ---------
-  void* io = nullptr;             // S* sent in, then Y* yielded out
-  chain_node* top = this;         // top of the chain this node is in
-  chain_node* leaf = this;        // (top) the innermost node
-  chain_node* entry = nullptr;    // (top) the node whose operation runs
-  gen_op op = gen_op::next;       // (top) what the leaf receives
+  void* io = nullptr;                          // S* sent in, then Y* yielded out
+  chain_node* top = this;                      // top of the chain this node is in
+  chain_node* leaf = this;                     // (top) the innermost node
+  chain_node* entry = nullptr;                 // (top) the node whose operation runs
+  gen_op op = gen_op::next;                    // (top) what the leaf receives
   gen_outcome outcome = gen_outcome::pending;  // (top) what the entry produced
-  bool active = false;            // (top) an operation is in progress
-  bool closing = false;           // (top) close is being forwarded down
+  bool active = false;                         // (top) an operation is in progress
+  bool closing = false;                        // (top) close is being forwarded down
+  // gate: status != started. A created or closed node is always the top of
+  // its own chain, so `top->active || top->gate` is the consumer's one test
+  // for "not the fast path".
+  bool gate = true;
 
   // --- per node -------------------------------------------------------------
-  node_state state = node_state::created;
+  node_state status = node_state::created;
   wake_reason wake = wake_reason::op;
-  bool via_close = false;         // this op closed it through its delegator
-  bool in_yield_from = false;     // parked in yield_from (gi_yieldfrom)
-  bool has_result = false;        // returned a value (result() is valid)
-  std::uint32_t depth = 0;        // distance from the top
-  chain_node* outer = nullptr;    // its delegator, if linked
-  chain_node* delegate = nullptr; // its delegate, if linked
-  std::exception_ptr exc;         // what the body raised (after closing)
-  std::exception_ptr wake_exc;    // for wake_reason::exc
+  bool via_close = false;          // this op closed it through its delegator
+  bool in_yield_from = false;      // parked in yield_from (gi_yieldfrom)
+  bool has_result = false;         // returned a value (result() is valid)
+  std::uint32_t depth = 0;         // distance from the top
+  chain_node* outer = nullptr;     // its delegator, if linked
+  chain_node* delegate = nullptr;  // its delegate, if linked
+  std::exception_ptr exc;          // what the body raised (after closing)
+  std::exception_ptr wake_exc;     // for wake_reason::exc
   // (top) the exception the leaf receives on gen_op::throw_, and the one the
   // entry's level receives when a closed delegate finishes.
   std::exception_ptr leaf_exc;
   std::exception_ptr entry_exc;
 
+  void set_status(node_state s) noexcept {
+    status = s;
+    gate = s != node_state::started;
+  }
+  // slow_path() is true unless this node is started and its chain idle.
+  bool slow_path() const noexcept {
+    const chain_node* t = top;
+    return (t->active | t->gate) != 0;
+  }
+
   bool is_running() const noexcept {
     const chain_node* t = top;
-    return state == node_state::started && t->active && t->entry->depth <= depth;
+    return status == node_state::started && t->active && t->entry->depth <= depth;
   }
 
   generator_state public_state() const noexcept {
-    if (state == node_state::created) return generator_state::created;
-    if (state == node_state::closed) return generator_state::closed;
+    if (status == node_state::created) return generator_state::created;
+    if (status == node_state::closed) return generator_state::closed;
     return is_running() ? generator_state::running : generator_state::suspended;
   }
 

@@ -311,6 +311,14 @@ GREEN_API trace_function gettrace();
 using unraisable_hook = std::function<void(std::exception_ptr ex, const greenlet& g)>;
 GREEN_API unraisable_hook set_unraisable_hook(unraisable_hook hook);
 
+// report_unraisable() hands `ex`, which has nowhere to go (a destructor must
+// not throw), to the unraisable hook with the greenlet it concerns; without a
+// hook it prints "green: exception ignored while <context>: <what>" to
+// stderr. Adapters use it for the same purpose (a generator's destructor).
+// Never throws.
+GREEN_API void report_unraisable(std::exception_ptr ex, const greenlet& where,
+                                 const char* context) noexcept;
+
 }  // namespace green
 
 template <>

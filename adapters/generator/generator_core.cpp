@@ -1,0 +1,491 @@
+// The protocol state machine of the stackful generator (spec section 4, and
+// the fiber recipe of 4.7), written once for every generator<Y, S, R>. It is
+// built only on the public greenlet API.
+//
+// Who runs where:
+//   * The consumer (any greenlet calling next/send/throw_/close on the
+//     "entry" node) runs operate()/enter_leaf(): it records itself as the
+//     consumer in the chain's top node and switches to the leaf, the
+//     innermost node of the delegation chain (generator_common.hpp).
+//   * The leaf's body, on its own greenlet (the "fiber"), runs yield_(),
+//     which stores the value's address in the top node and switches straight
+//     back to the consumer. Values never pass through the delegators.
+//   * A body that finishes (fiber_main -> finish) reports to the consumer if
+//     it is the entry, or else to its delegator, which sits in yield_from_().
+//     A greenlet's return goes to its parent, so finish() first makes the
+//     right greenlet the fiber's parent. Fibers are created with the main
+//     greenlet as parent, so that reparenting walks a short parent chain.
+//
+// Per item (next() on a suspended generator, yield in its body) the work is:
+// one getcurrent() on each side, a handful of loads and stores in the top
+// node, and two switches carrying empty payloads. No allocation, no
+// std::function, no reference counting, no exception.
+//
+// Greenlet handles are borrowed: getcurrent() returns a reference that adds
+// no reference count, valid while that greenlet exists. consumer_ is blocked
+// inside an operation while we use it, and resume_ is parked in our yield.
+// resume_ is the greenlet that executed the yield: usually the generator's
+// own fiber, but a nested generator's body may yield on an outer generator's
+// yielder (genlet's "level 2" yield), and resuming the outer generator must
+// then continue that body.
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "green/generator.hpp"
+
+namespace green::detail {
+
+namespace {
+
+inline generator_core* as_core(chain_node* n) noexcept { return static_cast<generator_core*>(n); }
+
+// The address of a thread_local identifies the calling thread cheaply.
+thread_local char tls_thread_tag;
+inline const void* this_thread_tag() noexcept { return &tls_thread_tag; }
+
+greenlet main_greenlet() {
+  greenlet g = getcurrent();
+  while (std::optional<greenlet> p = g.parent()) g = std::move(*p);
+  return g;
+}
+
+// thread_state_alive() is false once the calling thread's green state has
+// been destroyed (thread exit): getcurrent() then throws green::error.
+bool thread_state_alive() noexcept {
+  try {
+    (void)getcurrent();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+[[noreturn, gnu::cold]] void throw_yield_outside(bool delegating) {
+  if (delegating) {
+    throw error(
+        "yield outside a generator: this generator is delegating (yield_from is in progress), "
+        "so only its delegate can yield now; yield through the delegate's yielder, or after "
+        "yield_from returns (Python: RuntimeError: yield outside a genlet)");
+  }
+  throw error(
+      "yield outside a generator: the yielder was used while its generator is not running (it "
+      "was kept after the body returned, or used from outside the body); call yield() only "
+      "while the generator runs (Python: RuntimeError: yield outside a genlet)");
+}
+
+[[noreturn, gnu::cold]] void throw_consumer_gone() {
+  throw error(
+      "yield: the greenlet that resumed this generator stopped waiting for it (an exception was "
+      "thrown into it, or it was switched to from elsewhere), so there is nobody to yield to");
+}
+
+[[noreturn, gnu::cold]] void throw_unrelated_switch() {
+  throw error(
+      "generator: the greenlet waiting in next()/send()/throw_()/close() was switched to by "
+      "something other than the generator, which is still running; do not switch to a "
+      "greenlet that is waiting for a generator");
+}
+
+[[noreturn, gnu::cold]] void throw_destroying() {
+  throw error(
+      "yield: this generator is being destroyed after it ignored generator_exit; it cannot "
+      "yield any more (let the exception propagate)");
+}
+
+}  // namespace
+
+generator_core::generator_core(stack_options stack) noexcept : stack_(stack) {}
+
+generator_core::~generator_core() = default;
+
+// ---------------------------------------------------------------------------
+// Consumer side.
+
+gen_outcome generator_core::resume_next() {
+  if (__builtin_expect(slow_path(), 0)) {
+    return operate(gen_op::next, nullptr, nullptr, false);
+  }
+  const greenlet* me = &getcurrent();
+  begin_op(gen_op::next, nullptr);
+  return enter_leaf(me);
+}
+
+gen_outcome generator_core::resume_send(void* value) {
+  if (__builtin_expect(slow_path(), 0)) {
+    return operate(gen_op::send, value, nullptr, false);
+  }
+  const greenlet* me = &getcurrent();
+  begin_op(gen_op::send, value);
+  return enter_leaf(me);
+}
+
+gen_outcome generator_core::resume_throw(std::exception_ptr e) {
+  if (!e) throw_empty_exception();
+  if (status == node_state::closed) std::rethrow_exception(e);  // rule 6
+  if (status == node_state::created) {
+    // Rule 9: closed without running the body; rule 13: PEP 479 applies.
+    set_status(node_state::closed);
+    try {
+      std::rethrow_exception(e);
+    } catch (const stop_iteration&) {
+      std::rethrow_exception(pep479());
+    }
+  }
+  const bool exit = is_generator_exit(e);
+  return operate(gen_op::throw_, nullptr, std::move(e), exit);
+}
+
+void generator_core::close() {
+  if (status == node_state::created) {  // rule 15: nothing runs
+    set_status(node_state::closed);
+    return;
+  }
+  if (status == node_state::closed) return;  // rule 6
+  switch (operate(gen_op::throw_, nullptr, new_generator_exit(), true)) {
+    case gen_outcome::yielded:
+      std::rethrow_exception(ignored_exit());  // rule 18: stays suspended
+    case gen_outcome::raised:
+      if (is_generator_exit(exc)) return;  // rule 16
+      std::rethrow_exception(exc);         // rule 19
+    default:
+      return;  // returned (rule 17: result() holds a value returned on close)
+  }
+}
+
+void generator_core::rethrow_end(gen_outcome o) {
+  if (o == gen_outcome::raised) std::rethrow_exception(exc);
+  throw stop_iteration();
+}
+
+// operate() is the general path of every operation, with this node as the
+// entry. `exit`: `e` is a generator_exit (close, or throw_ of one).
+gen_outcome generator_core::operate(gen_op o, void* value, std::exception_ptr e, bool exit) {
+  // The consumer first: getcurrent() throws if the thread's green state is
+  // gone, and nothing must have changed then.
+  const greenlet* me = &getcurrent();
+  chain_node* t = top;
+  if (t->active) {
+    if (status != node_state::started || is_running()) throw_already_executing();  // rule 8
+    // Rule 29, seen from above: this node is suspended in yield_from while
+    // its delegate runs an operation of its own (someone called the
+    // delegate directly). CPython resumes this node and its yield from
+    // raises "already executing" on the delegate. Cut the delegate's part
+    // of the chain off, with the running operation, and do the same.
+    chain_node* d = delegate;
+    auto* old_top = as_core(t);
+    d->detach();
+    d->take_op(old_top);
+    as_core(d)->consumer_ = std::exchange(old_top->consumer_, nullptr);
+    try {
+      throw_already_executing();
+    } catch (...) {
+      wake_exc = std::current_exception();
+    }
+    wake = wake_reason::exc;
+    begin_op(o, value);
+    return enter_leaf(me);
+  }
+  if (status == node_state::closed) {
+    if (o == gen_op::throw_) std::rethrow_exception(e);
+    return gen_outcome::returned;  // rule 6: a bare stop_iteration
+  }
+  if (status == node_state::created) {
+    if (o == gen_op::send) throw_send_to_unstarted();  // rule 3: unchanged
+    start_fiber();
+  }
+  begin_op(o, value);
+  if (o == gen_op::throw_) prepare_throw(std::move(e), exit);
+  return enter_leaf(me);
+}
+
+// enter_leaf() runs the operation that begin_op() set up for the consumer
+// `me`: it switches to the leaf and returns what the entry produced.
+inline gen_outcome generator_core::enter_leaf(const greenlet* me) {
+  auto* t = as_core(top);
+  t->consumer_ = me;
+  try {
+    as_core(t->leaf)->resume_->switch_();
+  } catch (...) {
+    switch_failed();
+  }
+  const gen_outcome out = top->outcome;
+  if (__builtin_expect(out == gen_outcome::pending, 0)) {
+    as_core(top)->consumer_ = nullptr;
+    throw_unrelated_switch();
+  }
+  return out;
+}
+
+// switch_failed() handles an exception out of the consumer's switch. Either
+// the switch was refused before anything ran (another thread, no stack for
+// the first start): undo the operation, the generator is unchanged. Or the
+// consumer had an exception thrown into it while the body ran: the body
+// keeps running without a consumer.
+void generator_core::switch_failed() {
+  auto* t = as_core(top);
+  auto* leaf = as_core(t->leaf);
+  const bool never_started = leaf->fiber_ && !leaf->fiber_->started();
+  if (never_started || leaf->owner_ != this_thread_tag()) {
+    t->active = false;
+    t->closing = false;
+    t->entry = nullptr;
+    t->consumer_ = nullptr;
+    if (never_started && leaf == this) {
+      fiber_.reset();
+      resume_ = nullptr;
+      set_status(node_state::created);
+    }
+  } else {
+    t->consumer_ = nullptr;
+  }
+  throw;
+}
+
+void generator_core::start_fiber() {
+  fiber_.emplace([this] { fiber_main(); }, main_greenlet(), stack_);
+  resume_ = &*fiber_;
+  owner_ = this_thread_tag();
+  set_status(node_state::started);
+}
+
+void generator_core::destroy() noexcept {
+  if (status == node_state::started && is_running()) {
+    std::fprintf(stderr,
+                 "green: a running generator was destroyed (from inside its own body, or while "
+                 "it waited in a switch); it is leaked. Destroy generators only while they are "
+                 "suspended or finished.\n");
+    return;
+  }
+  if (status == node_state::started && owner_ != this_thread_tag()) {
+    std::fprintf(stderr,
+                 "green: a suspended stackful generator was destroyed on a thread other than the "
+                 "one that runs it; it cannot be closed from here and is leaked. Destroy it on "
+                 "its own thread.\n");
+    return;
+  }
+  if (status == node_state::started && !thread_state_alive()) {
+    // The thread is exiting and its green state is already gone (a static
+    // or thread_local generator): its greenlets are dropped unrun (spec
+    // 1.13), and so is this body; nothing can switch to it any more.
+    fiber_.reset();
+    delete this;
+    return;
+  }
+  if (status == node_state::started) {
+    try {
+      close();  // rule 31
+    } catch (...) {
+      report_unraisable(std::current_exception(), "closing a generator in its destructor");
+    }
+  }
+  if (status == node_state::started) {
+    // It ignored generator_exit and is suspended again. Its stack must
+    // unwind before the memory goes: kill its greenlet (greenlet_exit).
+    if (outer != nullptr) {
+      chain_node* o = outer;
+      detach();
+      o->wake = wake_reason::op;
+    }
+    killing_ = true;
+    fiber_.reset();
+  }
+  delete this;
+}
+
+// ---------------------------------------------------------------------------
+// Body side, on the fiber.
+
+void generator_core::fiber_main() {
+  try {
+    run_body();
+  } catch (const stop_iteration&) {
+    exc = pep479();  // rules 21, 24
+  } catch (abi::__forced_unwind&) {
+    throw;  // thread cancellation: the core reports it
+  } catch (const greenlet_exit&) {
+    if (killing_) {
+      set_status(node_state::closed);
+      return;  // the kill's switch returns to the killer
+    }
+    exc = std::current_exception();
+  } catch (...) {
+    exc = std::current_exception();
+  }
+  finish();
+}
+
+// finish() reports the end of the body to whoever waits for it, and makes
+// that greenlet the fiber's parent, so that the fiber's return goes there.
+void generator_core::finish() noexcept {
+  set_status(node_state::closed);
+  chain_node* t = top;
+  const greenlet* target = nullptr;
+  if (!t->active) {
+    // Nobody is waiting (the consumer left): return to the parent.
+  } else if (t->entry == this) {
+    const greenlet* consumer = as_core(t)->consumer_;
+    if (outer != nullptr) {
+      // We were called directly while a delegator sits in yield_from on
+      // us. Leave its chain; it sees us finished when it is resumed.
+      chain_node* o = outer;
+      detach();
+      o->wake = wake_reason::op;
+      t->active = false;
+      t->closing = false;
+      t->entry = nullptr;
+      as_core(t)->consumer_ = nullptr;
+    }
+    outcome = exc ? gen_outcome::raised : gen_outcome::returned;
+    active = false;
+    target = consumer;
+  } else {
+    // A delegate finished: resume the delegator in yield_from_().
+    chain_node* o = outer;
+    detach();
+    o->wake = wake_reason::sub_finished;
+    target = as_core(o)->resume_;
+  }
+  if (target == nullptr) return;
+  try {
+    fiber_->set_parent(*target);
+  } catch (...) {
+    // The target descends from this fiber (a greenlet created in the body
+    // consumed it), so it cannot become the parent. Switch explicitly; the
+    // fiber then stays parked here until destroy() kills it.
+    try {
+      target->switch_();
+    } catch (...) {
+    }
+  }
+}
+
+void* generator_core::yield_(void* value, bool sendable) {
+  auto* t = as_core(top);
+  if (__builtin_expect(
+          !t->active || t->leaf != this || t->closing || killing_ || t->consumer_ == nullptr, 0)) {
+    return yield_slow(value, sendable);
+  }
+  resume_ = &getcurrent();
+  t->io = value;
+  t->outcome = gen_outcome::yielded;
+  t->active = false;
+  t->consumer_->switch_();
+  return woke(sendable);
+}
+
+// woke() runs when an operation resumes a parked yield.
+inline void* generator_core::woke(bool sendable) {
+  chain_node* t = top;
+  if (__builtin_expect(t->op == gen_op::next, 1)) return nullptr;
+  if (t->op == gen_op::send) {
+    if (!sendable) throw_range_has_no_send();  // rule 23
+    return t->io;
+  }
+  std::rethrow_exception(t->leaf_exc);
+}
+
+void* generator_core::yield_slow(void* value, bool sendable) {
+  auto* t = as_core(top);
+  if (killing_) throw_destroying();
+  if (!t->active || t->leaf != this) throw_yield_outside(delegate != nullptr || in_yield_from);
+  if (t->consumer_ == nullptr) throw_consumer_gone();
+  if (t->closing) {
+    if (chain_node* n = ignoring_node()) {
+      // Rule 28: a delegate that was closed yields. Its close() fails in its
+      // delegator, and it stays suspended here, cut off from the chain.
+      chain_node* o = n->outer;
+      resume_ = &getcurrent();
+      n->detach();
+      o->wake = wake_reason::exc;
+      o->wake_exc = ignored_exit();
+      as_core(o)->resume_->switch_();
+      return woke(sendable);
+    }
+  }
+  resume_ = &getcurrent();
+  t->io = value;
+  t->outcome = gen_outcome::yielded;
+  t->active = false;
+  t->consumer_->switch_();
+  return woke(sendable);
+}
+
+bool generator_core::yield_from_(generator_core& sub) {
+  auto* t = as_core(top);
+  if (killing_) throw_destroying();
+  if (!t->active || t->leaf != this) throw_yield_outside(delegate != nullptr || in_yield_from);
+  if (&sub == this || sub.is_running()) throw_already_executing();  // rule 8
+  if (sub.status == node_state::closed) return false;               // rule 25
+  if (sub.outer != nullptr) throw_delegated_twice();
+  if (sub.top->active) {
+    // sub is suspended in a yield_from of its own whose delegate runs
+    // elsewhere (rule 29 one level down): priming sub raises "already
+    // executing" inside sub.
+    chain_node* d = sub.delegate;
+    d->detach();
+    d->take_op(&sub);
+    as_core(d)->consumer_ = std::exchange(sub.consumer_, nullptr);
+    try {
+      throw_already_executing();
+    } catch (...) {
+      sub.wake_exc = std::current_exception();
+    }
+    sub.wake = wake_reason::exc;
+  }
+  const bool fresh = sub.status == node_state::created;
+  if (fresh) sub.start_fiber();
+  resume_ = &getcurrent();
+  in_yield_from = true;
+  link(&sub);
+  t->op = gen_op::next;  // rule 22: the delegate is primed with next()
+  t->io = nullptr;
+  try {
+    as_core(t->leaf)->resume_->switch_();
+  } catch (...) {
+    // Killed (destroy() after an ignored close), or the first start of the
+    // delegate failed. Leave the delegation.
+    in_yield_from = false;
+    if (delegate != nullptr) delegate->detach();
+    if (fresh && !sub.fiber_->started()) {
+      sub.fiber_.reset();
+      sub.resume_ = nullptr;
+      sub.set_status(node_state::created);
+    }
+    throw;
+  }
+  in_yield_from = false;
+  t = as_core(top);
+  const wake_reason why = wake;
+  wake = wake_reason::op;
+  switch (why) {
+    case wake_reason::sub_finished:
+      if (t->closing && sub.via_close) {
+        // Rule 27: sub was closed for us. Its close() failing raises here;
+        // otherwise generator_exit is raised here (the caller's own
+        // instance if we are the entry, as CPython's throw() does).
+        if (sub.exc && !is_generator_exit(sub.exc)) std::rethrow_exception(sub.exc);
+        if (t->entry == this) std::rethrow_exception(t->entry_exc);
+        std::rethrow_exception(new_generator_exit());
+      }
+      if (sub.exc) std::rethrow_exception(sub.exc);  // rules 24, 26, 30
+      return true;
+    case wake_reason::exc:
+      std::rethrow_exception(std::exchange(wake_exc, nullptr));
+    case wake_reason::op:
+    default:
+      // The delegate finished while someone drove it directly; CPython's
+      // yield from now calls into a finished generator: next/send give
+      // None, throw raises the exception here, close raises
+      // generator_exit here.
+      if (t->op != gen_op::throw_) return false;
+      std::rethrow_exception(t->leaf_exc);
+  }
+}
+
+void generator_core::begin_range() noexcept { in_yield_from = true; }
+void generator_core::end_range() noexcept { in_yield_from = false; }
+
+}  // namespace green::detail

@@ -1,0 +1,666 @@
+// green/stackless.hpp
+//
+// green::stackless::generator<Y, S, R> is the C++20-coroutine twin of
+// green::generator: the same consumer interface (next, send, throw_, close,
+// result, range-for, state) and the same Python semantics, but the body is a
+// coroutine, so it can only yield from the body itself, not from functions it
+// calls. Header-only; it needs no stack of its own.
+//
+//   green::stackless::generator<int, void, int> count(int n) {
+//     for (int i = 0; i < n; ++i) co_yield i;
+//     co_return n;
+//   }
+//   int total = co_yield green::stackless::yield_from(count(3));  // in a body
+//
+// Rules (spec section 4; README "Generators" lists the differences from the
+// stackful generator):
+//   * Nothing runs until the first next(). `co_yield v` returns the value of
+//     the next send() (S{} after next()); `co_return r` ends with result r.
+//   * `co_yield green::stackless::yield_from(sub)` delegates to another
+//     stackless generator (PEP 380) and evaluates to its result; values,
+//     send, throw_ and close pass through at O(1) per item at any depth (the
+//     consumer resumes the innermost coroutine directly; finishing delegates
+//     hand control back by symmetric transfer). yield_from(range) and
+//     yield_from(first, last) take any C++ range (a sub-iterator without
+//     send/throw/close).
+//   * co_await is not available in a generator body.
+//   * The destructor close()s a suspended generator, reports errors to the
+//     unraisable hook, then destroys the frame. It never throws.
+
+#ifndef GREEN_STACKLESS_HPP
+#define GREEN_STACKLESS_HPP
+
+#include <concepts>
+#include <coroutine>
+#include <cstddef>
+#include <cstdio>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+#include "green/errors.hpp"
+#include "green/generator_common.hpp"
+
+namespace green::stackless {
+
+template <class Y, class S = void, class R = void>
+class generator;
+
+namespace detail {
+
+using green::detail::chain_node;
+using green::detail::gen_op;
+using green::detail::gen_outcome;
+using green::detail::node_state;
+using green::detail::wake_reason;
+
+template <class T>
+struct is_stackless_generator : std::false_type {};
+template <class Y, class S, class R>
+struct is_stackless_generator<generator<Y, S, R>> : std::true_type {};
+
+// promise_base is the type-erased part of every promise: a node of the
+// delegation chain plus the coroutine's handle.
+struct promise_base : chain_node {
+  std::coroutine_handle<> handle;
+  bool plain_iter = false;  // the helper of yield_from(range): no send, no PEP 479
+
+  static promise_base* of(chain_node* n) noexcept { return static_cast<promise_base*>(n); }
+
+  // --- consumer side -------------------------------------------------------
+
+  // start_op() begins operation `o` with this node as the entry. The
+  // outcome is "yielded" unless the entry finishes (final_transfer()).
+  void start_op(gen_op o, void* value) noexcept {
+    chain_node* t = top;
+    if (o == gen_op::send) t->io = value;
+    t->entry = this;
+    t->op = o;
+    t->outcome = gen_outcome::yielded;
+    t->active = true;
+    t->closing = false;
+  }
+
+  // enter_leaf() runs the operation start_op() set up: resume the leaf;
+  // control comes back when the entry yields or finishes. A yield does no
+  // bookkeeping of its own: nothing runs between it and this return, so the
+  // operation is marked over here.
+  gen_outcome enter_leaf() {
+    of(top->leaf)->handle.resume();
+    chain_node* t = top;
+    t->active = false;
+    return t->outcome;
+  }
+
+  gen_outcome resume(gen_op o, void* value) {
+    if (slow_path()) [[unlikely]]
+      return operate(o, value, nullptr, false);
+    start_op(o, value);
+    return enter_leaf();
+  }
+
+  [[gnu::noinline]] gen_outcome operate(gen_op o, void* value, std::exception_ptr e, bool exit) {
+    chain_node* t = top;
+    if (t->active) {
+      if (status != node_state::started || is_running()) green::detail::throw_already_executing();
+      // Rule 29 from above (see generator_core.cpp): our delegate runs an
+      // operation of its own; cut it off and raise "already executing" here.
+      chain_node* d = delegate;
+      d->detach();
+      d->take_op(t);
+      try {
+        green::detail::throw_already_executing();
+      } catch (...) {
+        wake_exc = std::current_exception();
+      }
+      wake = wake_reason::exc;
+      start_op(o, value);
+      return enter_leaf();
+    }
+    if (status == node_state::closed) {
+      if (o == gen_op::throw_) std::rethrow_exception(e);
+      return gen_outcome::returned;  // rule 6
+    }
+    if (status == node_state::created) {
+      if (o == gen_op::send) green::detail::throw_send_to_unstarted();  // rule 3
+      set_status(node_state::started);
+    }
+    start_op(o, value);
+    if (o != gen_op::throw_) return enter_leaf();
+    prepare_throw(std::move(e), exit);
+    gen_outcome out = enter_leaf();
+    while (out == gen_outcome::yielded && top->closing && ignored_close()) out = enter_leaf();
+    return out;
+  }
+
+  [[gnu::noinline]] gen_outcome resume_throw(std::exception_ptr e) {
+    if (!e) green::detail::throw_empty_exception();
+    if (status == node_state::closed) std::rethrow_exception(e);  // rule 6
+    if (status == node_state::created) {                          // rules 9, 13
+      set_status(node_state::closed);
+      try {
+        std::rethrow_exception(e);
+      } catch (const stop_iteration&) {
+        std::rethrow_exception(green::detail::pep479());
+      }
+    }
+    const bool exit = green::detail::is_generator_exit(e);
+    return operate(gen_op::throw_, nullptr, std::move(e), exit);
+  }
+
+  [[gnu::noinline]] void close() {
+    if (status == node_state::created) {  // rule 15
+      set_status(node_state::closed);
+      return;
+    }
+    if (status == node_state::closed) return;
+    switch (operate(gen_op::throw_, nullptr, green::detail::new_generator_exit(), true)) {
+      case gen_outcome::yielded:
+        std::rethrow_exception(green::detail::ignored_exit());  // rule 18
+      case gen_outcome::raised:
+        if (green::detail::is_generator_exit(exc)) return;  // rule 16
+        std::rethrow_exception(exc);                        // rule 19
+      default:
+        return;
+    }
+  }
+
+  [[noreturn, gnu::noinline]] void rethrow_end(gen_outcome o) {
+    if (o == gen_outcome::raised) std::rethrow_exception(exc);
+    throw stop_iteration();
+  }
+
+  // destroy() is the generator's destructor (rule 31).
+  [[gnu::noinline]] void destroy() noexcept {
+    if (status == node_state::started && is_running()) {
+      std::fprintf(stderr,
+                   "green: a running stackless generator was destroyed (from inside its own "
+                   "body); it is leaked. Destroy generators only while suspended or finished.\n");
+      return;
+    }
+    if (status == node_state::started) {
+      try {
+        close();
+      } catch (...) {
+        green::detail::report_unraisable(std::current_exception(),
+                                         "closing a generator in its destructor");
+      }
+    }
+    if (status == node_state::started) {
+      // It ignored generator_exit. Destroying the frame runs the destructors
+      // of its locals (not its handlers). Leave the chain first.
+      if (outer != nullptr) {
+        chain_node* o = outer;
+        detach();
+        o->wake = wake_reason::op;
+      }
+      if (delegate != nullptr) delegate->detach();
+    }
+    handle.destroy();
+  }
+
+  // --- body side -----------------------------------------------------------
+
+  // ignored_close() runs on the consumer's side when the leaf yielded while
+  // close was forwarded down (rule 28): if a delegate that was closed
+  // yielded, its close() fails in its delegator. That delegate stays
+  // suspended, cut off from the chain, and the operation continues in the
+  // delegator, which becomes the leaf: returns true, enter_leaf() again.
+  // False: the yield goes to the caller as usual.
+  [[gnu::noinline]] bool ignored_close() noexcept {
+    chain_node* t = top;
+    chain_node* n = t->leaf->ignoring_node();
+    if (n == nullptr) return false;
+    chain_node* o = n->outer;
+    n->detach();
+    o->wake = wake_reason::exc;
+    o->wake_exc = green::detail::ignored_exit();
+    t->outcome = gen_outcome::yielded;
+    t->active = true;
+    return true;
+  }
+
+  // woke() is what a yield returns: the S* of a send(), null for next().
+  void* woke() {
+    chain_node* t = top;
+    if (t->op == gen_op::next) [[likely]]
+      return nullptr;
+    if (t->op == gen_op::send && !plain_iter) [[likely]]
+      return t->io;
+    woke_throw();
+  }
+  [[noreturn, gnu::noinline]] void woke_throw() {
+    if (top->op == gen_op::send) green::detail::throw_range_has_no_send();  // rule 23
+    std::rethrow_exception(top->leaf_exc);
+  }
+
+  // final_transfer() runs at final suspension: report to the consumer if
+  // this is the entry, else resume the delegator (symmetric transfer).
+  std::coroutine_handle<> final_transfer() noexcept {
+    set_status(node_state::closed);
+    chain_node* t = top;
+    if (!t->active) return std::noop_coroutine();
+    if (t->entry == this) {
+      if (outer != nullptr) {
+        chain_node* o = outer;
+        detach();
+        o->wake = wake_reason::op;
+        t->active = false;
+        t->closing = false;
+        t->entry = nullptr;
+      }
+      outcome = exc ? gen_outcome::raised : gen_outcome::returned;
+      active = false;
+      return std::noop_coroutine();
+    }
+    chain_node* o = outer;
+    detach();
+    o->wake = wake_reason::sub_finished;
+    return of(o)->handle;
+  }
+
+  void unhandled_exception() noexcept {
+    if (!plain_iter) {
+      try {
+        throw;
+      } catch (const stop_iteration&) {
+        exc = green::detail::pep479();  // rules 21, 24
+        return;
+      } catch (...) {
+      }
+    }
+    exc = std::current_exception();
+  }
+
+  // delegate_to() links `sub` below this node and returns the coroutine to
+  // resume (the new leaf), which primes it with next() (rule 22).
+  std::coroutine_handle<> delegate_to(promise_base* sub) noexcept {
+    chain_node* t = top;
+    if (sub->top->active) {
+      // sub sits in yield_from on a delegate running elsewhere: priming sub
+      // raises "already executing" inside sub (rule 29).
+      chain_node* d = sub->delegate;
+      d->detach();
+      d->take_op(sub);
+      try {
+        green::detail::throw_already_executing();
+      } catch (...) {
+        sub->wake_exc = std::current_exception();
+      }
+      sub->wake = wake_reason::exc;
+    }
+    if (sub->status == node_state::created) sub->set_status(node_state::started);
+    in_yield_from = true;
+    link(sub);
+    t->op = gen_op::next;
+    t->io = nullptr;
+    return of(t->leaf)->handle;
+  }
+
+  // delegation_result() is the end of yield_from: true if sub returned a
+  // value, false for Python's None; throws what the delegation raises.
+  bool delegation_result(promise_base* sub) {
+    in_yield_from = false;
+    chain_node* t = top;
+    const wake_reason why = wake;
+    wake = wake_reason::op;
+    switch (why) {
+      case wake_reason::sub_finished:
+        if (t->closing && sub->via_close) {  // rule 27
+          if (sub->exc && !green::detail::is_generator_exit(sub->exc)) {
+            std::rethrow_exception(sub->exc);
+          }
+          if (t->entry == this) std::rethrow_exception(t->entry_exc);
+          std::rethrow_exception(green::detail::new_generator_exit());
+        }
+        if (sub->exc) std::rethrow_exception(sub->exc);
+        return true;
+      case wake_reason::exc:
+        std::rethrow_exception(std::exchange(wake_exc, nullptr));
+      case wake_reason::op:
+      default:
+        if (t->op != gen_op::throw_) return false;
+        std::rethrow_exception(t->leaf_exc);
+    }
+  }
+
+  void check_delegate(promise_base* sub) const {
+    if (sub == this || sub->is_running()) green::detail::throw_already_executing();  // rule 8
+    if (sub->status != node_state::closed && sub->outer != nullptr) {
+      green::detail::throw_delegated_twice();
+    }
+  }
+};
+
+template <class R>
+struct promise_result : promise_base {
+  std::optional<R> result_;
+  template <class T = R>
+  requires std::constructible_from<R, T&&>
+  void return_value(T&& v) {
+    result_.emplace(std::forward<T>(v));
+    has_result = true;
+  }
+};
+template <>
+struct promise_result<void> : promise_base {
+  void return_void() noexcept { has_result = true; }
+};
+
+// The awaiters of `co_yield value`. yield_value() has already put the
+// value's address in the slot (by address for an rvalue: the temporary lives
+// until the end of the co_yield expression; by copy for an lvalue), so a
+// yield only suspends.
+template <class S>
+struct yield_awaiter {
+  promise_base* p;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}
+  S await_resume() const {
+    void* s = p->woke();
+    if constexpr (!std::is_void_v<S>) {
+      if (s != nullptr) return std::move(*static_cast<S*>(s));
+      if constexpr (std::is_default_constructible_v<S>) {
+        return S{};
+      } else {
+        green::detail::throw_no_default_send();
+      }
+    }
+  }
+};
+
+template <class Y, class S>
+struct yield_copy_awaiter : yield_awaiter<S> {
+  Y copy;
+  void await_suspend(std::coroutine_handle<>) noexcept { this->p->top->io = std::addressof(copy); }
+};
+
+struct final_awaiter {
+  promise_base* p;
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
+    return p->final_transfer();
+  }
+  void await_resume() const noexcept {}
+};
+
+// A yield_from() tag: Sub is generator& (borrowed) or generator (owned).
+template <class Sub>
+struct delegation {
+  Sub sub;
+};
+// iterator_pair is the range of yield_from(first, last) (std::ranges::subrange
+// trips Clang 14 with libstdc++ 12).
+template <class It, class Se>
+struct iterator_pair {
+  It first;
+  Se last;
+  It begin() const { return first; }
+  Se end() const { return last; }
+};
+
+// A yield_from(range) tag: Rg is T& (borrowed) or T (owned).
+template <class Rg>
+struct range_delegation {
+  Rg range;
+};
+
+template <class Y, class S, class Rg>
+generator<Y, S, void> range_helper(Rg& range);
+
+template <class Y, class S, class R>
+struct promise : promise_result<R> {
+  promise() noexcept { this->handle = std::coroutine_handle<promise>::from_promise(*this); }
+
+  generator<Y, S, R> get_return_object() noexcept {
+    return generator<Y, S, R>(std::coroutine_handle<promise>::from_promise(*this));
+  }
+  std::suspend_always initial_suspend() const noexcept { return {}; }  // rule 1
+  final_awaiter final_suspend() const noexcept { return {const_cast<promise*>(this)}; }
+
+  yield_awaiter<S> yield_value(std::remove_cvref_t<Y>&& v) noexcept {
+    this->top->io = std::addressof(v);
+    return {this};
+  }
+  yield_copy_awaiter<Y, S> yield_value(const Y& v) noexcept(
+      std::is_nothrow_copy_constructible_v<Y>) {
+    return {{this}, v};
+  }
+
+  // co_yield yield_from(generator) evaluates to the delegate's result.
+  template <class Sub>
+  auto yield_value(delegation<Sub> d) {
+    using G = std::remove_cvref_t<Sub>;
+    using R2 = typename G::return_type;
+    static_assert(
+        std::is_same_v<typename G::value_type, Y> && std::is_same_v<typename G::send_type, S>,
+        "yield_from(sub): sub must be a stackless generator with the same Y and S");
+    struct awaiter {
+      promise* self;
+      delegation<Sub> d;
+      bool none = false;
+      promise_base* sub() noexcept { return &d.sub.h_.promise(); }
+      bool await_ready() {
+        self->check_delegate(sub());
+        if (sub()->status == node_state::closed) none = true;  // rule 25
+        return none;
+      }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<>) noexcept {
+        return self->delegate_to(sub());
+      }
+      R2 await_resume() {
+        const bool returned = !none && self->delegation_result(sub());
+        if constexpr (!std::is_void_v<R2>) {
+          if (!returned) {
+            if constexpr (std::is_default_constructible_v<R2>) {
+              return R2{};
+            } else {
+              green::detail::throw_no_result();
+            }
+          }
+          auto& r = static_cast<promise_result<R2>*>(sub())->result_;
+          if constexpr (std::is_copy_constructible_v<R2>) {
+            return *r;
+          } else {
+            return std::move(*r);
+          }
+        } else {
+          (void)returned;
+        }
+      }
+    };
+    return awaiter{this, std::move(d)};
+  }
+
+  // co_yield yield_from(range) yields the range's elements through a helper
+  // coroutine that acts as a sub-iterator without send/throw/close.
+  template <class Rg>
+  auto yield_value(range_delegation<Rg> d) {
+    struct awaiter {
+      promise* self;
+      range_delegation<Rg> d;
+      std::optional<generator<Y, S, void>> helper{};
+      promise_base* sub() noexcept { return &helper->h_.promise(); }
+      bool await_ready() {
+        helper.emplace(range_helper<Y, S>(d.range));
+        sub()->plain_iter = true;
+        return false;
+      }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<>) noexcept {
+        return self->delegate_to(sub());
+      }
+      void await_resume() { (void)self->delegation_result(sub()); }
+    };
+    return awaiter{this, std::move(d)};
+  }
+
+  // A generator body cannot co_await.
+  template <class T>
+  void await_transform(T&&) = delete;
+};
+
+template <class Y, class S, class Rg>
+generator<Y, S, void> range_helper(Rg& range) {
+  for (auto&& x : range) co_yield Y(static_cast<decltype(x)&&>(x));
+}
+
+}  // namespace detail
+
+// yield_from(sub) delegates to another stackless generator with the same Y
+// and S: `R2 r = co_yield green::stackless::yield_from(sub);` (PEP 380's
+// `r = yield from sub`). `sub` may be an lvalue (borrowed) or a temporary
+// (owned for the duration).
+template <class Y, class S, class R2>
+detail::delegation<generator<Y, S, R2>&> yield_from(generator<Y, S, R2>& sub) noexcept {
+  return {sub};
+}
+template <class Y, class S, class R2>
+detail::delegation<generator<Y, S, R2>> yield_from(generator<Y, S, R2>&& sub) noexcept {
+  return {std::move(sub)};
+}
+
+// yield_from(range) / yield_from(first, last) yield every element of a C++
+// range, converted to the generator's Y: `co_yield yield_from(vec);`.
+// An lvalue range is borrowed, a temporary is owned for the duration.
+template <std::ranges::input_range Rg>
+requires(!detail::is_stackless_generator<std::remove_cvref_t<Rg>>::value)
+    detail::range_delegation<Rg> yield_from(Rg&& range) {
+  return {std::forward<Rg>(range)};
+}
+template <std::input_iterator It, std::sentinel_for<It> Se>
+detail::range_delegation<detail::iterator_pair<It, Se>> yield_from(It first, Se last) {
+  return {{std::move(first), std::move(last)}};
+}
+
+// generator<Y, S, R>: a coroutine yielding Y, receiving S through send()
+// (void: no send()), and returning R with co_return.
+template <class Y, class S, class R>
+class [[nodiscard]] generator {
+  static_assert(!std::is_reference_v<Y> && !std::is_void_v<Y>,
+                "stackless::generator<Y, S, R>: Y must be an object type");
+  static_assert(!std::is_reference_v<S>,
+                "stackless::generator<Y, S, R>: S must not be a reference");
+
+ public:
+  using promise_type = detail::promise<Y, S, R>;
+  using value_type = Y;
+  using send_type = S;
+  using return_type = R;
+
+  generator(generator&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
+  generator& operator=(generator&& other) noexcept {
+    if (this != &other) {
+      if (h_) h_.promise().destroy();
+      h_ = std::exchange(other.h_, nullptr);
+    }
+    return *this;
+  }
+  // ~generator() close()s a suspended generator, then frees its frame.
+  // Errors go to the unraisable hook (rule 31).
+  ~generator() {
+    if (h_) h_.promise().destroy();
+  }
+
+  // next(), send(), throw_(), close(), state(), result(): as green::generator.
+  Y next() {
+    if constexpr (!std::is_void_v<S> && !std::is_default_constructible_v<S>) {
+      if (h_.promise().status != detail::node_state::created) {
+        green::detail::throw_no_default_send();
+      }
+    }
+    detail::promise_base& p = h_.promise();
+    const detail::gen_outcome o = p.resume(detail::gen_op::next, nullptr);
+    if (o != detail::gen_outcome::yielded) [[unlikely]]
+      p.rethrow_end(o);
+    return std::move(*static_cast<Y*>(p.top->io));
+  }
+
+  template <class T = S>
+  requires(!std::is_void_v<T> && std::is_same_v<T, S>) Y send(std::type_identity_t<T> value) {
+    detail::promise_base& p = h_.promise();
+    const detail::gen_outcome o = p.resume(detail::gen_op::send, std::addressof(value));
+    if (o != detail::gen_outcome::yielded) [[unlikely]]
+      p.rethrow_end(o);
+    return std::move(*static_cast<Y*>(p.top->io));
+  }
+
+  Y throw_(std::exception_ptr e) {
+    detail::promise_base& p = h_.promise();
+    const detail::gen_outcome o = p.resume_throw(std::move(e));
+    if (o != detail::gen_outcome::yielded) [[unlikely]]
+      p.rethrow_end(o);
+    return std::move(*static_cast<Y*>(p.top->io));
+  }
+  template <class E>
+  requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>) Y throw_(E&& e) {
+    return throw_(std::make_exception_ptr(std::forward<E>(e)));
+  }
+
+  void close() { h_.promise().close(); }
+
+  generator_state state() const noexcept { return h_.promise().public_state(); }
+  bool running() const noexcept { return state() == generator_state::running; }
+  bool suspended() const noexcept { return state() == generator_state::suspended; }
+  bool done() const noexcept { return state() == generator_state::closed; }
+  bool delegating() const noexcept { return h_.promise().in_yield_from; }
+
+  template <class T = R>
+  requires(!std::is_void_v<T>) const T& result() const {
+    const auto& r = h_.promise().result_;
+    if (!r) green::detail::throw_no_result();
+    return *r;
+  }
+  bool has_result() const noexcept { return h_.promise().has_result; }
+
+  class iterator {
+   public:
+    using value_type = Y;
+    using difference_type = std::ptrdiff_t;
+    using reference = Y&;
+
+    iterator() = default;
+    Y& operator*() const noexcept { return *value_; }
+    Y* operator->() const noexcept { return value_; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
+      return it.value_ == nullptr;
+    }
+
+   private:
+    friend class generator;
+    explicit iterator(detail::promise_base* p) : p_(p) { advance(); }
+    void advance() {
+      const detail::gen_outcome o = p_->resume(detail::gen_op::next, nullptr);
+      if (o == detail::gen_outcome::yielded) [[likely]] {
+        value_ = static_cast<Y*>(p_->top->io);
+        return;
+      }
+      value_ = nullptr;
+      if (o == detail::gen_outcome::raised) p_->rethrow_end(o);
+    }
+    detail::promise_base* p_ = nullptr;
+    Y* value_ = nullptr;
+  };
+
+  iterator begin() { return iterator(&h_.promise()); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  friend struct detail::promise<Y, S, R>;
+  template <class, class, class>
+  friend struct detail::promise;
+  explicit generator(std::coroutine_handle<promise_type> h) noexcept : h_(h) {}
+  std::coroutine_handle<promise_type> h_;
+};
+
+}  // namespace green::stackless
+
+#endif  // GREEN_STACKLESS_HPP
