@@ -103,7 +103,8 @@ demo: build
 	  esac; \
 	done < $(DEMO_LIST); \
 	if [ -n "$$failed" ]; then echo "demo: FAILED:$$failed"; exit 1; fi; \
-	echo "demo: all examples ran as expected"
+	echo "demo: all examples ran as expected"; \
+	echo; echo "=== quick comparison (bench/quick; make bench for the real numbers) ==="; build/quick_compare/green_quick_compare
 
 # sanitize: ASan + UBSan catch memory errors and UB that the optimised build
 # hides. Debug with -O1 keeps stacks readable; ASAN_OPTIONS/UBSAN_OPTIONS are
@@ -158,12 +159,41 @@ format-check:
 # Benchmarks: owned by the benchmark engineer. Preset `bench` (build-bench/,
 # Release, GREEN_BUILD_BENCHMARKS=ON) is ready in CMakePresets.json.
 # ---------------------------------------------------------------------------
-.PHONY: bench bench-instr
+.PHONY: bench bench-instr bench-smoke bench-check bench-publish
 
-# bench: timed benchmark runs (placeholder).
-bench:
-	@echo "bench: not yet implemented"
+# bench: the real numbers. Builds preset `bench` (Release, build-bench/), runs
+# every row with repetitions, randomly interleaved, pinned to one core
+# (taskset), each memory_parked row in its own process, then the Python
+# baseline (bench/python/, skipped with a note without python3-greenlet).
+# Writes Google Benchmark JSON, report.md (medians, ratio columns, targets)
+# and gnuplot PNGs to build/bench/, and prints bench/check without failing on
+# it (`make bench-check` fails on a missed target). About 20 minutes.
+# Shorter: make bench BENCH_QUICK=1; some rows: make bench BENCH_FILTER=regex.
+bench: bench-deps
+	BENCH_QUICK=$(or $(BENCH_QUICK),0) BENCH_FILTER='$(BENCH_FILTER)' bench/run.sh
+	@echo; bench/check build/bench || echo "bench: targets missed (see above); the report is build/bench/report.md"
 
-# bench-instr: instruction counts under callgrind (placeholder).
-bench-instr:
-	@echo "bench-instr: not yet implemented"
+# bench-instr: callgrind instructions per operation for the key rows
+# (build/bench/instr.json, instr.md; the report's instr/op column). Does not
+# depend on the machine's load. About a minute.
+bench-instr: bench-deps
+	bench/instr.sh
+
+# bench-smoke: what CI runs: build preset `bench`, then every benchmark row
+# once with a tiny minimum time (CTest label `bench`).
+bench-smoke: bench-deps
+	cmake --preset bench
+	cmake --build --preset bench -j$(JOBS)
+	ctest --test-dir build-bench/bench -L bench -j$(JOBS) --output-on-failure
+
+# bench-check: judge the last run's targets; fails if one is missed.
+bench-check:
+	bench/check build/bench
+
+# bench-publish: copy the last report and plots to docs/bench/ (committed; the
+# README embeds them).
+bench-publish:
+	@test -f build/bench/report.md || { echo "bench-publish: run make bench first"; exit 1; }
+	mkdir -p docs/bench
+	cp build/bench/report.md build/bench/*.png docs/bench/
+	@echo "bench-publish: docs/bench/ updated; review docs/bench/README-section.md by hand"

@@ -11,8 +11,13 @@
 // and, before the first reading, calls Impl::release_caches() if the policy
 // has one (green empties its thread's stack pool) and malloc_trim(0), so
 // memory freed by earlier rows and passes is handed back to the kernel and
-// cannot be reused for free. The figures match a fresh process per row; see bench/run.sh
-// --memory-check.
+// cannot be reused for free. The RSS figures match a fresh process per row
+// (bench/run.sh --memory-check). bench/run.sh still runs each row in a
+// process of its own, for green's guard pages: green guards at most
+// (vm.max_map_count - 4096) / 2 stacks per process and, once that budget is
+// spent (the n:100000 rows), carves every later stack from slabs without a
+// guard page, warning once on stderr. For greenlet and stackful the
+// unguarded_stacks counter is how many of a pass's n stacks had no guard page.
 //
 // One iteration is one unit: the time column is the cost of creating and
 // parking a unit with a cold pool (mmap and page faults included); tearing
@@ -20,11 +25,13 @@
 
 #include <malloc.h>
 
+#include <cstddef>
 #include <exception>
 #include <optional>
 
 #include <benchmark/benchmark.h>
 
+#include "support/green_variants.hpp"
 #include "support/register.hpp"
 #include "support/variants.hpp"
 
@@ -41,6 +48,7 @@ struct memory_parked {
   static void run(benchmark::State& state) {
     const long n = static_cast<long>(state.range(0));
     double kib_sum = 0;
+    double unguarded_sum = 0;
     int passes = 0;
     std::optional<typename Impl::park_set> set;
     while (state.KeepRunningBatch(n)) {
@@ -48,6 +56,9 @@ struct memory_parked {
       if constexpr (requires { Impl::release_caches(); }) Impl::release_caches();
       ::malloc_trim(0);
       const double before = resident_kib();
+      std::size_t unguarded_before = 0;
+      if constexpr (requires { Impl::unguarded_stacks(); })
+        unguarded_before = Impl::unguarded_stacks();
       state.ResumeTiming();
       try {
         set.emplace(n);
@@ -57,15 +68,29 @@ struct memory_parked {
       }
       state.PauseTiming();
       const double after = resident_kib();
+      if constexpr (requires { Impl::unguarded_stacks(); })
+        unguarded_sum += static_cast<double>(Impl::unguarded_stacks() - unguarded_before);
       set.reset();
       state.ResumeTiming();
       kib_sum += (after - before) / static_cast<double>(n);
       ++passes;
     }
-    if (passes > 0) state.counters["rss_per_unit_kib"] = kib_sum / passes;
+    if (passes > 0) {
+      state.counters["rss_per_unit_kib"] = kib_sum / passes;
+      if constexpr (requires { Impl::unguarded_stacks(); })
+        state.counters["unguarded_stacks"] = unguarded_sum / passes;
+    }
   }
 };
 
+// greenlet also at n:30000, just under green's guard-page budget
+// ((vm.max_map_count - 4096) / 2 = 30717 stacks at the default 65530): every
+// stack guarded. At n:100000 the stacks past the budget are carved from slabs
+// without guard pages (green warns once on stderr); unguarded_stacks counts
+// them.
+GREEN_BENCH_REGISTER_WITH(memory_parked, greenlet, ->Arg(30000));
+GREEN_BENCH_REGISTER(memory_parked, stackful);
+GREEN_BENCH_REGISTER(memory_parked, stackless);
 GREEN_BENCH_REGISTER(memory_parked, raw_fcontext);
 GREEN_BENCH_REGISTER(memory_parked, boost_fiber_ctx);
 GREEN_BENCH_REGISTER(memory_parked, coroutine2);

@@ -8,12 +8,17 @@
 // kBatch (256) outside the timed region; one iteration is one destruction.
 // Stackful peers unwind the stack by throwing at the suspension point
 // (Boost's forced_unwind; raw_fcontext throws its own tag the same way);
-// cxx20_minimal destroys the frame.
+// cxx20_minimal destroys the frame. green: a greenlet is killed with
+// greenlet_exit, a generator (stackful or stackless) is close()d:
+// generator_exit thrown at its yield, as Python does.
+// green's stackful and stackless spawn_finish rows are generators whose body
+// returns at once, run to the end by range-for.
 
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "support/green_variants.hpp"
 #include "support/register.hpp"
 #include "support/variants.hpp"
 
@@ -61,12 +66,18 @@ struct kill_suspended {
   }
 };
 
+GREEN_BENCH_REGISTER(spawn_finish, greenlet);
+GREEN_BENCH_REGISTER(spawn_finish, stackful);
+GREEN_BENCH_REGISTER(spawn_finish, stackless);
 GREEN_BENCH_REGISTER(spawn_finish, raw_fcontext);
 GREEN_BENCH_REGISTER(spawn_finish, boost_fiber_ctx);
 GREEN_BENCH_REGISTER(spawn_finish, coroutine2);
 GREEN_BENCH_REGISTER(spawn_finish, boost_fibers);
 GREEN_BENCH_REGISTER(spawn_finish, cxx20_minimal);
 
+GREEN_BENCH_REGISTER(kill_suspended, greenlet);
+GREEN_BENCH_REGISTER(kill_suspended, stackful);
+GREEN_BENCH_REGISTER(kill_suspended, stackless);
 GREEN_BENCH_REGISTER(kill_suspended, raw_fcontext);
 GREEN_BENCH_REGISTER(kill_suspended, boost_fiber_ctx);
 GREEN_BENCH_REGISTER(kill_suspended, coroutine2);

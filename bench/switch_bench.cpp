@@ -2,17 +2,21 @@
 //
 // switch_roundtrip: one A -> B -> A round trip carrying an int (B returns it
 // plus one). One iteration is one round trip; items_per_second counts one-way
-// switches (two per iteration).
+// switches (two per iteration). greenlet: g.switch_(x) answered by
+// parent.switch_(x + 1), the int carried in a green::value. raw_fcontext_call
+// is raw_fcontext with each side's jump in an out-of-line function.
 //
 // pingpong_many/n:N: a token handed round-robin through N units, the calling
 // thread being one of them. One iteration is one hand-off. Symmetric peers
 // (raw_fcontext, boost_fiber_ctx) jump from unit to unit; boost_fibers goes
-// through its scheduler (this_fiber::yield); asymmetric peers (coroutine2,
+// through its scheduler (this_fiber::yield); greenlet switches straight to the
+// next greenlet; asymmetric peers (coroutine2,
 // cxx20_minimal) resume units 1..N-1 in turn from unit 0, so a hand-off there
 // is a resume plus a suspend. n:2 is switch_roundtrip by another route.
 
 #include <benchmark/benchmark.h>
 
+#include "support/green_variants.hpp"
 #include "support/register.hpp"
 #include "support/variants.hpp"
 
@@ -51,12 +55,15 @@ struct pingpong_many {
   }
 };
 
+GREEN_BENCH_REGISTER(switch_roundtrip, greenlet);
 GREEN_BENCH_REGISTER(switch_roundtrip, raw_fcontext);
+GREEN_BENCH_REGISTER(switch_roundtrip, raw_fcontext_call);
 GREEN_BENCH_REGISTER(switch_roundtrip, boost_fiber_ctx);
 GREEN_BENCH_REGISTER(switch_roundtrip, coroutine2);
 GREEN_BENCH_REGISTER(switch_roundtrip, boost_fibers);
 GREEN_BENCH_REGISTER(switch_roundtrip, cxx20_minimal);
 
+GREEN_BENCH_REGISTER(pingpong_many, greenlet);
 GREEN_BENCH_REGISTER(pingpong_many, raw_fcontext);
 GREEN_BENCH_REGISTER(pingpong_many, boost_fiber_ctx);
 GREEN_BENCH_REGISTER(pingpong_many, coroutine2);

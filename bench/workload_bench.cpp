@@ -1,9 +1,11 @@
 // bench/workload_bench.cpp
 //
 // tree_walk/leaves:L: every leaf of a complete binary tree with L leaves,
-//   yielded by recursion. Stackful: one generator, a recursive function
-//   yielding from the leaves. cxx20_minimal: one generator per node, each
-//   re-yielding its children's items. iterator: an explicit-stack walk.
+//   yielded by recursion. Stackful (green's and the peers): one generator, a
+//   recursive function yielding from the leaves. stackless (green): one
+//   generator per node, delegating to its children with yield_from.
+//   cxx20_minimal: one generator per node, each re-yielding its children's
+//   items. iterator: an explicit-stack walk.
 // pipeline: source -> parse -> filter -> map -> sink over 1,000,000 text
 //   lines, each stage a lazy generator pulling from the previous one and the
 //   sink being the benchmark loop; filter drops about a third.
@@ -16,6 +18,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "support/green_variants.hpp"
 #include "support/register.hpp"
 #include "support/variants.hpp"
 
@@ -69,12 +72,16 @@ struct pipeline {
   }
 };
 
+GREEN_BENCH_REGISTER(tree_walk, stackful);
+GREEN_BENCH_REGISTER(tree_walk, stackless);
 GREEN_BENCH_REGISTER(tree_walk, raw_fcontext);
 GREEN_BENCH_REGISTER(tree_walk, boost_fiber_ctx);
 GREEN_BENCH_REGISTER(tree_walk, coroutine2);
 GREEN_BENCH_REGISTER(tree_walk, cxx20_minimal);
 GREEN_BENCH_REGISTER(tree_walk, iterator);
 
+GREEN_BENCH_REGISTER(pipeline, stackful);
+GREEN_BENCH_REGISTER(pipeline, stackless);
 GREEN_BENCH_REGISTER(pipeline, raw_fcontext);
 GREEN_BENCH_REGISTER(pipeline, boost_fiber_ctx);
 GREEN_BENCH_REGISTER(pipeline, coroutine2);

@@ -17,11 +17,11 @@ import sys
 # Column order; tokens not listed here follow in order of appearance.
 IMPL_ORDER = [
     "greenlet", "stackful", "stackless",
-    "raw_fcontext", "boost_fiber_ctx", "coroutine2", "boost_fibers",
+    "raw_fcontext", "raw_fcontext_call", "boost_fiber_ctx", "coroutine2", "boost_fibers",
     "cxx20_minimal", "iterator", "python_greenlet", "python_generator",
 ]
 SCENARIO_ORDER = [
-    "switch_roundtrip", "gen_next", "gen_send", "yield_from", "spawn_finish",
+    "switch_roundtrip", "gen_next", "gen_send", "yield_from", "nested_yield", "spawn_finish",
     "kill_suspended", "tree_walk", "pipeline", "pingpong_many", "memory_parked",
 ]
 TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}

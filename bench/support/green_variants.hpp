@@ -4,20 +4,28 @@
 // variants.hpp (see the table there):
 //   * greenlet (green::greenlet, green::core): switch_roundtrip, spawn_finish,
 //     kill_suspended, pingpong_many, memory_parked.
-//   * stackful (green::generator): the generator scenarios, through
-//     stackful_workloads like the stackful peers. yield_from is nested calls
-//     here too; green's PEP 380 yielder::yield_from would be its own scenario.
-//   * stackless (green::stackless::generator): to come with
-//     green/stackless.hpp (the coroutine bodies of peer_cxx20_minimal.hpp with
-//     the return type swapped).
+//   * stackful (green::generator): gen_next, gen_send, tree_walk, pipeline
+//     through stackful_workloads like the stackful peers; yield_from is a
+//     chain of yielder::yield_from() delegations (PEP 380, O(1) per item),
+//     nested_yield is nested calls; spawn_finish, kill_suspended (the
+//     destructor close()s: generator_exit thrown at the yield) and
+//     memory_parked.
+//   * stackless (green::stackless::generator): the coroutine bodies of
+//     peer_cxx20_minimal.hpp with the return type swapped, except that
+//     yield_from and tree_walk delegate with `co_yield yield_from(sub)`
+//     where cxx20_minimal re-yields item by item.
 // Every greenlet gets a 64 KiB stack (stack_options{.size = stack_size}) and
-// green's default guard policy. Nothing here is registered yet: the
-// GREEN_BENCH_REGISTER lines go in the scenario files.
+// green's default guard policy (fallback: past the guard-page budget, stacks
+// are carved from slabs without guard pages; memory_parked counts them).
+// Generators are consumed with next() (which moves the value out, and throws
+// stop_iteration once at the end) or, where a unit runs to its end, with
+// range-for, which ends without a throw.
 
 #ifndef GREEN_BENCH_GREEN_VARIANTS_HPP
 #define GREEN_BENCH_GREEN_VARIANTS_HPP
 
 #include <cstddef>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -25,6 +33,7 @@
 #include "green/generator.hpp"
 #include "green/greenlet.hpp"
 #include "green/stack.hpp"
+#include "green/stackless.hpp"
 #include "support/common.hpp"
 #include "support/stackful_workloads.hpp"
 
@@ -125,6 +134,8 @@ class park_set {
   std::vector<green::greenlet> units_;
 };
 
+inline std::size_t unguarded_stacks() { return green::get_stack_stats().unguarded; }
+
 // stackful_generator adapts green::generator<Y, S> to what stackful_workloads
 // expects: next() returns an address (nullptr at the end, where green throws
 // stop_iteration once). The value is moved out of the generator, as
@@ -133,7 +144,9 @@ template <class Y, class S = void>
 class stackful_generator {
  public:
   template <class Body>
-  explicit stackful_generator(Body body) : g_(std::move(body), stack_opts()) {}
+  requires std::is_invocable_v < Body&, green::yielder<Y, S>
+  & > explicit stackful_generator(Body body) : g_(std::move(body), stack_opts()) {}
+  explicit stackful_generator(green::generator<Y, S> g) : g_(std::move(g)) {}
   const Y* next() {
     try {
       value_ = g_.next();
@@ -153,6 +166,210 @@ class stackful_generator {
   Y value_{};
 };
 
+// ---------------------------------------------------- stackful generator rows
+
+// pep380_chain(0) produces 0, 1, 2, ...; pep380_chain(d) delegates to
+// pep380_chain(d - 1) with yielder::yield_from. The consumer resumes the
+// innermost generator directly: O(1) per item whatever d.
+inline green::generator<int> pep380_chain(int depth) {
+  if (depth == 0) {
+    return green::generator<int>(
+        [](green::yielder<int>& y) {
+          for (int i = 0;; ++i) y.yield(i);
+        },
+        stack_opts());
+  }
+  return green::generator<int>(
+      [depth](green::yielder<int>& y) { y.yield_from(pep380_chain(depth - 1)); }, stack_opts());
+}
+
+// generator_spawner: a generator whose body computes x + 1 and returns,
+// run to its end by range-for (no stop_iteration thrown).
+class generator_spawner {
+ public:
+  int run(int x) {
+    int out = 0;
+    {
+      green::generator<int> g([&out, x](green::yielder<int>&) { out = x + 1; }, stack_opts());
+      for (int v : g) static_cast<void>(v);
+    }
+    return out;
+  }
+};
+
+inline green::generator<int> make_parked_generator(int* destroyed) {
+  green::generator<int> g(
+      [destroyed](green::yielder<int>& y) {
+        counted guard(destroyed);
+        y.yield(0);
+      },
+      stack_opts());
+  g.next();  // suspended inside, guard alive
+  return g;
+}
+
+class generator_park_set {
+ public:
+  explicit generator_park_set(long n) {
+    units_.reserve(static_cast<std::size_t>(n));
+    for (long i = 0; i < n; ++i) {
+      units_.emplace_back(
+          [](green::yielder<int>& y) {
+            touch_stack();
+            y.yield(0);
+          },
+          stack_opts());
+      units_.back().next();
+    }
+  }
+  ~generator_park_set() {
+    for (auto& u : units_) static_cast<void>(u.begin());  // run each to its end
+  }
+
+ private:
+  std::vector<green::generator<int>> units_;
+};
+
+// --------------------------------------------------- stackless generator rows
+
+namespace sl {
+
+template <class Y, class S = void>
+using gen = green::stackless::generator<Y, S>;
+using green::stackless::yield_from;
+
+inline gen<int> counter() {
+  for (int i = 0;; ++i) co_yield i;
+}
+
+inline gen<int, int> accumulator() {
+  int total = 0;
+  for (;;) total += co_yield total;
+}
+
+// chain(0) is the producer; chain(d) delegates to chain(d - 1) (PEP 380).
+inline gen<int> chain(int depth) {
+  if (depth == 0) {
+    for (int i = 0;; ++i) co_yield i;
+  } else {
+    co_yield yield_from(chain(depth - 1));
+  }
+}
+
+// walk: one generator per node, delegating to its children.
+inline gen<int> walk(const tree_node* n) {
+  if (!n->left) {
+    co_yield n->value;
+    co_return;
+  }
+  co_yield yield_from(walk(n->left));
+  co_yield yield_from(walk(n->right));
+}
+
+// The pipeline stages own their upstream generator and pull with range-for.
+inline gen<std::string_view> source_stage(std::string_view text) {
+  for (std::size_t pos = 0; pos < text.size();) co_yield next_line(text, pos);
+}
+inline gen<int> parse_stage(gen<std::string_view> up) {
+  int v = 0;
+  for (std::string_view line : up)
+    if (parse_line(line, v)) co_yield v;
+}
+inline gen<int> filter_stage(gen<int> up) {
+  for (int v : up)
+    if (keep(v)) co_yield v;
+}
+inline gen<int> map_stage(gen<int> up) {
+  for (int v : up) co_yield transform(v);
+}
+
+inline gen<int> oneshot(int x, int* out) {
+  *out = x + 1;
+  co_return;
+}
+
+inline gen<int> parked_body(int* destroyed) {
+  counted guard(destroyed);
+  co_yield 0;
+}
+
+inline gen<int> parked_unit() {
+  touch_stack();  // runs on the resumer's stack
+  co_yield 0;
+}
+
+}  // namespace sl
+
+// stackless_generator: the same adapter as stackful_generator, for a
+// green::stackless::generator made by a coroutine.
+template <class Y, class S = void>
+class stackless_generator {
+ public:
+  explicit stackless_generator(sl::gen<Y, S> g) : g_(std::move(g)) {}
+  const Y* next() {
+    try {
+      value_ = g_.next();
+    } catch (const green::stop_iteration&) {
+      return nullptr;
+    }
+    return &value_;
+  }
+  template <class T = S>
+  requires(!std::is_void_v<T>) const Y* send(const T& s) {
+    value_ = g_.send(s);
+    return &value_;
+  }
+
+ private:
+  sl::gen<Y, S> g_;
+  Y value_{};
+};
+
+class stackless_pipeline {
+ public:
+  explicit stackless_pipeline(std::string_view text)
+      : last_(sl::map_stage(sl::filter_stage(sl::parse_stage(sl::source_stage(text))))) {}
+  const int* next() { return last_.next(); }
+
+ private:
+  stackless_generator<int> last_;
+};
+
+class stackless_spawner {
+ public:
+  int run(int x) {
+    int out = 0;
+    {
+      auto g = sl::oneshot(x, &out);
+      for (int v : g) static_cast<void>(v);
+    }
+    return out;
+  }
+};
+
+inline sl::gen<int> make_parked_stackless(int* destroyed) {
+  auto g = sl::parked_body(destroyed);
+  g.next();
+  return g;
+}
+
+class stackless_park_set {
+ public:
+  explicit stackless_park_set(long n) {
+    units_.reserve(static_cast<std::size_t>(n));
+    for (long i = 0; i < n; ++i) {
+      units_.push_back(sl::parked_unit());
+      units_.back().next();
+    }
+  }
+  ~stackless_park_set() {
+    for (auto& u : units_) static_cast<void>(u.begin());  // run each to its end
+  }
+
+ private:
+  std::vector<sl::gen<int>> units_;
+};
+
 }  // namespace green_impl
 
 // greenlet: green::greenlet, symmetric switches carrying a green::value.
@@ -170,11 +387,47 @@ struct greenlet {
     green::set_stack_pool_limit(0);
     green::set_stack_pool_limit(256);  // green's documented default
   }
+  // unguarded_stacks(): stacks this thread created without a guard page so
+  // far (memory_parked reports how many of a pass's units got one).
+  static std::size_t unguarded_stacks() { return green_impl::unguarded_stacks(); }
 };
 
-// stackful: green::generator, the same bodies as the stackful peers.
+// stackful: green::generator, the same bodies as the stackful peers, except
+// yield_from (PEP 380 delegation; nested_yield has the nested calls).
 struct stackful : stackful_workloads<green_impl::stackful_generator> {
   static constexpr const char* name = "stackful";
+  static green_impl::stackful_generator<int> make_chain(int depth) {
+    return green_impl::stackful_generator<int>(green_impl::pep380_chain(depth));
+  }
+  using spawner = green_impl::generator_spawner;
+  using parked = green::generator<int>;
+  static parked make_parked(int* destroyed) { return green_impl::make_parked_generator(destroyed); }
+  using park_set = green_impl::generator_park_set;
+  static void release_caches() { greenlet::release_caches(); }
+  static std::size_t unguarded_stacks() { return green_impl::unguarded_stacks(); }
+};
+
+// stackless: green::stackless::generator (C++20 coroutines, one heap frame
+// per generator).
+struct stackless {
+  static constexpr const char* name = "stackless";
+  static green_impl::stackless_generator<int> make_counter() {
+    return green_impl::stackless_generator<int>(green_impl::sl::counter());
+  }
+  static green_impl::stackless_generator<int, int> make_accumulator() {
+    return green_impl::stackless_generator<int, int>(green_impl::sl::accumulator());
+  }
+  static green_impl::stackless_generator<int> make_chain(int depth) {
+    return green_impl::stackless_generator<int>(green_impl::sl::chain(depth));
+  }
+  static green_impl::stackless_generator<int> make_tree_walk(const tree& t) {
+    return green_impl::stackless_generator<int>(green_impl::sl::walk(t.root()));
+  }
+  using pipeline = green_impl::stackless_pipeline;
+  using spawner = green_impl::stackless_spawner;
+  using parked = green_impl::sl::gen<int>;
+  static parked make_parked(int* destroyed) { return green_impl::make_parked_stackless(destroyed); }
+  using park_set = green_impl::stackless_park_set;
 };
 
 }  // namespace green_bench

@@ -4,7 +4,8 @@
 // this file maps itself (64 KiB, mmap, no guard page, pooled). It is the floor
 // for anything built on Boost.Context:
 //   * echo and spawner carry the int in the transfer_t data pointer and do
-//     nothing else: one jump_fcontext each way.
+//     nothing else: one jump_fcontext each way. echo_call is echo with each
+//     side's jump in an out-of-line function (row raw_fcontext_call).
 //   * generator is the least a usable generator needs on top: a control block
 //     at the stack top, value handed out by address, and destruction of an
 //     unfinished generator by throwing raw_fcontext_unwind at its pending
@@ -102,6 +103,39 @@ class echo {
  private:
   static void entry(transfer_t t) noexcept {
     for (;;) t = jump_fcontext(t.fctx, int_to_data(data_to_int(t.data) + 1));
+  }
+  void* base_;
+  fcontext_t ctx_;
+};
+
+// echo_call: echo with each side's jump_fcontext inside an out-of-line
+// function that does a little work after the jump (stores the new context), as
+// any switch API does. The `ret` of that function, executed after the stack
+// switch, returns to a call made on the other stack, so the return-stack
+// buffer mispredicts it: the price of a function-call switch API that the
+// inline echo above does not pay. Informational row `raw_fcontext_call`.
+[[gnu::noinline]] inline int switch_call(fcontext_t& ctx, int x) {
+  transfer_t t = jump_fcontext(ctx, int_to_data(x));
+  ctx = t.fctx;
+  return data_to_int(t.data);
+}
+
+class echo_call {
+ public:
+  echo_call() : base_(default_pool().allocate()) {
+    ctx_ = make_fcontext(stack_top(base_), stack_size, &entry);
+  }
+  echo_call(const echo_call&) = delete;
+  echo_call& operator=(const echo_call&) = delete;
+  ~echo_call() { default_pool().deallocate(base_); }
+
+  int roundtrip(int x) { return switch_call(ctx_, x); }
+
+ private:
+  static void entry(transfer_t t) noexcept {
+    fcontext_t caller = t.fctx;
+    int v = data_to_int(t.data);
+    for (;;) v = switch_call(caller, v + 1);
   }
   void* base_;
   fcontext_t ctx_;

@@ -53,4 +53,10 @@ inline benchmark::Counter seconds_per(double items) {
   [[maybe_unused]] static benchmark::internal::Benchmark* const GREEN_BENCH_CAT( \
       green_bench_row_, __COUNTER__) = ::green_bench::add<scenario, impl>()
 
+// GREEN_BENCH_REGISTER_WITH(memory_parked, greenlet, ->Arg(30000)): the same,
+// with more configuration for this implementation's rows only.
+#define GREEN_BENCH_REGISTER_WITH(scenario, impl, ...)                           \
+  [[maybe_unused]] static benchmark::internal::Benchmark* const GREEN_BENCH_CAT( \
+      green_bench_row_, __COUNTER__) = ::green_bench::add<scenario, impl>() __VA_ARGS__
+
 #endif  // GREEN_BENCH_REGISTER_HPP

@@ -7,8 +7,9 @@
 //                   suspends and returns the sent S (nothing when S is void)
 //   const Y* next() the address of the next value; nullptr once body returned
 //   const Y* send(const S&)
-// A stackful body can yield from any call depth, so yield_from at depth d is
-// d nested calls above the producer, and tree_walk is plain recursion.
+// A stackful body can yield from any call depth, so nested_yield (and the
+// peers' yield_from) at depth d is d nested calls above the producer, and
+// tree_walk is plain recursion.
 
 #ifndef GREEN_BENCH_STACKFUL_WORKLOADS_HPP
 #define GREEN_BENCH_STACKFUL_WORKLOADS_HPP
@@ -67,9 +68,17 @@ struct stackful_workloads {
     });
   }
 
-  static G<int, void> make_chain(int depth) {
+  // make_nested(d): one generator whose producer yields from d nested calls
+  // (scenario nested_yield).
+  static G<int, void> make_nested(int depth) {
     return G<int, void>([depth](auto& y) { delegate(depth, y); });
   }
+
+  // make_chain(d) (scenario yield_from): a stackful peer has no generator
+  // delegation, so its way to yield from d levels down is d nested calls.
+  // green's stackful policy hides this with a chain of d yielder::yield_from
+  // delegations (PEP 380).
+  static G<int, void> make_chain(int depth) { return make_nested(depth); }
 
   static G<int, void> make_tree_walk(const tree& t) {
     return G<int, void>([root = t.root()](auto& y) { walk(root, y); });

@@ -12,6 +12,8 @@
 //                                     const int*: the running total
 //   yield_from        make_chain(d)   next() -> const int*: 0, 1, 2, ...
 //                                     produced d delegation levels down
+//   nested_yield      make_nested(d)  the same, yielded from d nested calls
+//                                     inside one generator (stackful only)
 //   tree_walk         make_tree_walk(const tree&)
 //                                     next() -> const int*: each leaf, then nullptr
 //   pipeline          pipeline(std::string_view text)
@@ -58,6 +60,14 @@ struct raw_fcontext : stackful_workloads<raw::generator> {
   static parked make_parked(int* destroyed) { return raw::make_parked(destroyed); }
   using ring = raw::ring;
   using park_set = raw::park_set;
+};
+
+// raw_fcontext_call: raw_fcontext's switch_roundtrip with each side's jump in
+// a [[gnu::noinline]] function (informational: what any switch API pays for
+// being a function call after a stack switch).
+struct raw_fcontext_call {
+  static constexpr const char* name = "raw_fcontext_call";
+  using echo = raw::echo_call;
 };
 
 struct boost_fiber_ctx : stackful_workloads<fiber_ctx::generator> {
