@@ -694,4 +694,36 @@ BOOST_AUTO_TEST_CASE(process_exit_with_one_greenlet_suspended_in_catch_block_exi
   BOOST_TEST(r.out.find("OK: greenlet with active exception at shutdown") != std::string::npos);
 }
 
+// Scenario 88 (UnswitchableGreenlet, test_failed_to_switch_into_running):
+// a start that fails (here: no stack can be mapped) is a clean green::error,
+// the greenlet stays unstarted and untouched, and a later retry works.
+BOOST_AUTO_TEST_CASE(failed_initial_start_leaves_greenlet_unstarted_and_retry_works) {
+  const std::size_t original = green::default_stack_size();
+  int runs = 0;
+  green::greenlet g([&runs](int v) {
+    ++runs;
+    return v + 1;
+  });
+  // More than the 128 TiB of user address space x86-64 has: mmap must fail.
+  green::set_default_stack_size(std::size_t{1} << 48);
+  bool threw = false;
+  std::string message;
+  try {
+    g.switch_(41);
+  } catch (const green::error& e) {
+    threw = true;
+    message = e.what();
+  }
+  green::set_default_stack_size(original);
+  BOOST_TEST(threw);
+  BOOST_TEST(message.find("cannot map a greenlet stack") != std::string::npos, message);
+  BOOST_TEST(!g.started());
+  BOOST_TEST(!g.dead());
+  BOOST_TEST(g.has_run());
+  BOOST_TEST(runs == 0);
+  BOOST_TEST(green::value_cast<int>(g.switch_(41)) == 42);  // the retry starts it
+  BOOST_TEST(runs == 1);
+  BOOST_TEST(g.dead());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
