@@ -27,11 +27,9 @@
 #include "green/debug.hpp"
 #include "green/greenlet.hpp"
 #include "green/stack.hpp"
+#include "support/child_process.hpp"
 #include "support/fixtures.hpp"
 #include "support/sanitizers.hpp"
-
-// LeakSanitizer asks this before its exit-time check (see sanitizers.hpp).
-extern "C" int __lsan_is_turned_off() { return green::test::leaks_expected_at_exit ? 1 : 0; }
 
 namespace {
 
@@ -47,69 +45,17 @@ std::string show(const green::value& v) {
   return std::string("<") + v.type().name() + ">";
 }
 
-struct child_result {
-  int status = 0;
-  std::string out;
-  std::string err;
-  bool exited_ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-};
+using green::test::child_result;
 
-// Runs `body` in a forked child with stdout and stderr captured. `body` ends
-// the child itself (std::exit); if it returns, the child _exits with 98.
+// Runs `body` in a forked child that exits with suspended greenlets by design
+// (scenario 91); `body` ends the child itself (std::exit), else it exits 98.
 child_result run_in_child(const std::function<void()>& body) {
-  int out[2];
-  int err[2];
-  BOOST_REQUIRE(::pipe(out) == 0);
-  BOOST_REQUIRE(::pipe(err) == 0);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  pid_t pid = ::fork();
-  BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // A child that exits with suspended greenlets leaks what their frames own
-    // (README "Threads"; greenlet does the same): that is the scenario, so
-    // valgrind's and LeakSanitizer's leak checks are off in the child.
-    // Memory errors still count.
-    if (RUNNING_ON_VALGRIND) VALGRIND_CLO_CHANGE("--leak-check=no");
-    green::test::leaks_expected_at_exit = true;  // and LeakSanitizer's
-    ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(err[1], STDERR_FILENO);
-    ::close(out[0]);
-    ::close(out[1]);
-    ::close(err[0]);
-    ::close(err[1]);
-    try {
-      body();
-    } catch (...) {
-      std::fprintf(stderr, "child: exception escaped\n");
-    }
-    std::fflush(stdout);
-    std::fflush(stderr);
-    ::_exit(98);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  child_result r;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (::poll(fds, 2, -1) < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[4096];
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
-      } else {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  ::waitpid(pid, &r.status, 0);
-  return r;
+  return green::test::run_in_child(
+      [&body] {
+        body();
+        return 98;
+      },
+      /*leaks_by_design=*/true);
 }
 
 // Resident pages of this process (/proc/self/statm, second field).

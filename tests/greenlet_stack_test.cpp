@@ -31,6 +31,7 @@
 
 #include "green/greenlet.hpp"
 #include "green/stack.hpp"
+#include "support/child_process.hpp"
 #include "support/counted.hpp"
 #include "support/fixtures.hpp"
 #include "support/sanitizers.hpp"
@@ -39,68 +40,8 @@ namespace {
 
 constexpr std::size_t KiB = 1024;
 
-struct child_result {
-  int status = 0;
-  std::string out;
-  std::string err;
-  bool aborted() const { return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT; }
-  bool exited_ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
-};
-
-// Runs `body` in a forked child with stdout and stderr captured; the child
-// exits with body's return value (99 if it throws).
-child_result run_in_child(const std::function<int()>& body) {
-  int out[2];
-  int err[2];
-  BOOST_REQUIRE(::pipe(out) == 0);
-  BOOST_REQUIRE(::pipe(err) == 0);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  pid_t pid = ::fork();
-  BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(err[1], STDERR_FILENO);
-    ::close(out[0]);
-    ::close(out[1]);
-    ::close(err[0]);
-    ::close(err[1]);
-    int code = 99;
-    try {
-      code = body();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: exception: %s\n", e.what());
-    } catch (...) {
-      std::fprintf(stderr, "child: unknown exception\n");
-    }
-    std::fflush(stdout);
-    std::fflush(stderr);
-    ::_exit(code);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  child_result r;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&r.out, &r.err};
-  int open_fds = 2;
-  while (open_fds > 0) {
-    if (::poll(fds, 2, -1) < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buf[4096];
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
-      } else {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  ::waitpid(pid, &r.status, 0);
-  return r;
-}
+using green::test::child_result;
+using green::test::run_in_child;
 
 std::size_t count_occurrences(const std::string& text, const std::string& what) {
   std::size_t n = 0;
