@@ -350,41 +350,8 @@ class [[nodiscard]] generator {
   bool has_result() const noexcept { return core_->has_result; }
 
   // iterator is an input iterator over the remaining values; it ends
-  // quietly when the body returns. *it refers to the value inside the
-  // suspended body, valid until the iterator is incremented.
-  class iterator {
-   public:
-    using value_type = Y;
-    using difference_type = std::ptrdiff_t;
-    using reference = Y&;
-
-    iterator() = default;
-    Y& operator*() const noexcept { return *value_; }
-    Y* operator->() const noexcept { return value_; }
-    iterator& operator++() {
-      advance();
-      return *this;
-    }
-    void operator++(int) { advance(); }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
-      return it.value_ == nullptr;
-    }
-
-   private:
-    friend class generator;
-    explicit iterator(detail::generator_core* core) : core_(core) { advance(); }
-    void advance() {
-      const detail::gen_outcome o = core_->resume_next();
-      if (o == detail::gen_outcome::yielded) [[likely]] {
-        value_ = static_cast<Y*>(core_->top->io);
-        return;
-      }
-      value_ = nullptr;
-      if (o == detail::gen_outcome::raised) core_->rethrow_end(o);
-    }
-    detail::generator_core* core_ = nullptr;
-    Y* value_ = nullptr;
-  };
+  // quietly when the body returns (see detail::chain_iterator).
+  using iterator = detail::chain_iterator<Y, detail::generator_core>;
 
   // begin() resumes the generator (like next()); a finished generator gives
   // an empty range.

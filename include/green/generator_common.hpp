@@ -23,9 +23,11 @@
 #ifndef GREEN_GENERATOR_COMMON_HPP
 #define GREEN_GENERATOR_COMMON_HPP
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <iterator>
 #include <string>
 #include <typeinfo>
 #include <utility>
@@ -358,6 +360,49 @@ struct chain_node {
     }
     return nullptr;
   }
+};
+
+// chain_iterator is the input iterator of both generators over their
+// remaining values; it ends quietly when the body returns. `Node` is the
+// generator's chain node (the stackful generator_core or the stackless
+// promise): resume_next() runs the body to its next yield, rethrow_end()
+// throws what ended it, and top->io then holds the yielded Y*. *it refers to
+// the value inside the suspended body, valid until the iterator is
+// incremented.
+template <class Y, class Node>
+class chain_iterator {
+ public:
+  using value_type = Y;
+  using difference_type = std::ptrdiff_t;
+  using reference = Y&;
+
+  chain_iterator() = default;
+  // Resumes the generator, like next(); used by the generators' begin().
+  explicit chain_iterator(Node* node) : node_(node) { advance(); }
+
+  Y& operator*() const noexcept { return *value_; }
+  Y* operator->() const noexcept { return value_; }
+  chain_iterator& operator++() {
+    advance();
+    return *this;
+  }
+  void operator++(int) { advance(); }
+  friend bool operator==(const chain_iterator& it, std::default_sentinel_t) noexcept {
+    return it.value_ == nullptr;
+  }
+
+ private:
+  void advance() {
+    const gen_outcome o = node_->resume_next();
+    if (o == gen_outcome::yielded) [[likely]] {
+      value_ = static_cast<Y*>(node_->top->io);
+      return;
+    }
+    value_ = nullptr;
+    if (o == gen_outcome::raised) node_->rethrow_end(o);
+  }
+  Node* node_ = nullptr;
+  Y* value_ = nullptr;
 };
 
 }  // namespace detail

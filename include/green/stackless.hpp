@@ -102,6 +102,7 @@ struct promise_base : chain_node {
     start_op(o, value);
     return enter_leaf();
   }
+  gen_outcome resume_next() { return resume(gen_op::next, nullptr); }
 
   [[gnu::noinline]] gen_outcome operate(gen_op o, void* value, std::exception_ptr e, bool exit) {
     chain_node* t = top;
@@ -616,39 +617,7 @@ class [[nodiscard]] generator {
   }
   bool has_result() const noexcept { return h_.promise().has_result; }
 
-  class iterator {
-   public:
-    using value_type = Y;
-    using difference_type = std::ptrdiff_t;
-    using reference = Y&;
-
-    iterator() = default;
-    Y& operator*() const noexcept { return *value_; }
-    Y* operator->() const noexcept { return value_; }
-    iterator& operator++() {
-      advance();
-      return *this;
-    }
-    void operator++(int) { advance(); }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
-      return it.value_ == nullptr;
-    }
-
-   private:
-    friend class generator;
-    explicit iterator(detail::promise_base* p) : p_(p) { advance(); }
-    void advance() {
-      const detail::gen_outcome o = p_->resume(detail::gen_op::next, nullptr);
-      if (o == detail::gen_outcome::yielded) [[likely]] {
-        value_ = static_cast<Y*>(p_->top->io);
-        return;
-      }
-      value_ = nullptr;
-      if (o == detail::gen_outcome::raised) p_->rethrow_end(o);
-    }
-    detail::promise_base* p_ = nullptr;
-    Y* value_ = nullptr;
-  };
+  using iterator = green::detail::chain_iterator<Y, detail::promise_base>;
 
   iterator begin() { return iterator(&h_.promise()); }
   std::default_sentinel_t end() const noexcept { return {}; }

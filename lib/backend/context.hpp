@@ -119,7 +119,9 @@ class machine_context {
   machine_context* target_ = nullptr;  // where this context last switched to
   entry_fn entry_ = nullptr;
   eh_globals eh_{};
-  void* asan_fake_stack_ = nullptr;
+#if defined(GREEN_ASAN)
+  void* asan_fake_stack_ = nullptr;  // ASan's fake frames of this context while suspended
+#endif
   const void* stack_bottom_ = nullptr;
   std::size_t stack_size_ = 0;
 };
