@@ -8,6 +8,7 @@
 #   make demo       build, then run every example program
 #   make sanitize   ASan + UBSan build and tests (build-asan/)
 #   make valgrind   tests under valgrind memcheck (build-valgrind/)
+#   make clang      clang++ build with warnings as errors, and its tests (build-clang/)
 #   make format / format-check / clean
 #   make bench-deps / bench / bench-instr   benchmarks (see the end of this file)
 #
@@ -154,6 +155,16 @@ format:
 format-check:
 	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check: $(CLANG_FORMAT) not found (apt-get install clang-format)"; exit 1; }
 	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_FILES)
+
+# clang: the tree must build warning-free under clang as well as g++
+# (-Wall -Wextra -Werror; the asan preset holds g++ to the same), and the
+# tests must pass with clang's code generation too (build-clang/).
+.PHONY: clang
+clang: deps
+	$(call require_debs,clang,clang)
+	cmake --preset clang
+	cmake --build --preset clang -j$(JOBS)
+	ctest --preset clang $(ARGS)
 
 # ---------------------------------------------------------------------------
 # Benchmarks: owned by the benchmark engineer. Preset `bench` (build-bench/,
