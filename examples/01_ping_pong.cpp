@@ -1,11 +1,10 @@
 // Two greenlets ping-pong a counter: each switch_() carries a value to the
 // other side and returns the value the other side sends back.
 #include <cstdio>
-
 #include "green/greenlet.hpp"
 
 int main() {
-  green::greenlet ping;  // function set below: pong must exist first
+  green::greenlet ping;  // its function is set below, once pong exists
   green::greenlet pong([&](int n) {
     for (;;) {
       std::printf("  pong got %d\n", n);
@@ -17,10 +16,9 @@ int main() {
       std::printf("ping got %d\n", n);
       n = green::value_cast<int>(pong.switch_(n + 1));
     }
-    return n;  // ping's result goes to its parent: main
+    return n;  // a greenlet's result goes to its parent: main
   });
   int result = green::value_cast<int>(ping.switch_(0));
   std::printf("ping finished with %d; ping dead=%d, pong suspended=%d\n", result, ping.dead(),
               static_cast<bool>(pong));
-  // pong is still suspended: dropping the last handle kills it (greenlet_exit).
-}
+}  // pong's last handle goes away: greenlet_exit unwinds it
