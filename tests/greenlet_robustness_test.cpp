@@ -45,6 +45,18 @@ std::string show(const green::value& v) {
   return std::string("<") + v.type().name() + ">";
 }
 
+// check_results() compares a recorded (who, what) list with greenlet's
+// RESULTS list entry by entry, so a mismatch names the first wrong entry.
+void check_results(const results_t& results, const results_t& expected) {
+  BOOST_TEST(results.size() == expected.size());
+  for (std::size_t i = 0; i < std::min(results.size(), expected.size()); ++i) {
+    BOOST_TEST_CONTEXT("entry " << i) {
+      BOOST_TEST(results[i].first == expected[i].first);
+      BOOST_TEST(results[i].second == expected[i].second);
+    }
+  }
+}
+
 using green::test::child_result;
 
 // Runs `body` in a forked child that exits with suspended greenlets by design
@@ -225,13 +237,7 @@ BOOST_AUTO_TEST_CASE(tracer_switching_during_start_keeps_start_payload) {
                               {"g2 from parent", "()"},
                               {"trace", "switch"},
                               {"main g2.2", "g2 done"}};
-  BOOST_TEST(results.size() == expected.size());
-  for (std::size_t i = 0; i < std::min(results.size(), expected.size()); ++i) {
-    BOOST_TEST_CONTEXT("entry " << i) {
-      BOOST_TEST(results[i].first == expected[i].first);
-      BOOST_TEST(results[i].second == expected[i].second);
-    }
-  }
+  check_results(results, expected);
   BOOST_TEST(g1.dead());
   BOOST_TEST(g2.dead());
 }
@@ -366,13 +372,7 @@ BOOST_AUTO_TEST_CASE(function_destructor_switching_away_does_not_lose_result) {
                               {"main: g.switch()", "from RunCallable"},
                               {"RunCallable resumed", "resume"},
                               {"main: g.switch() 2", "run_func result"}};
-  BOOST_TEST(results.size() == expected.size());
-  for (std::size_t i = 0; i < std::min(results.size(), expected.size()); ++i) {
-    BOOST_TEST_CONTEXT("entry " << i) {
-      BOOST_TEST(results[i].first == expected[i].first);
-      BOOST_TEST(results[i].second == expected[i].second);
-    }
-  }
+  check_results(results, expected);
   BOOST_TEST(g.dead());
 }
 

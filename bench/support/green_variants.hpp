@@ -136,17 +136,13 @@ class park_set {
 
 inline std::size_t unguarded_stacks() { return green::get_stack_stats().unguarded; }
 
-// stackful_generator adapts green::generator<Y, S> to what stackful_workloads
-// expects: next() returns an address (nullptr at the end, where green throws
-// stop_iteration once). The value is moved out of the generator, as
-// green::generator::next() does, into a slot here.
-template <class Y, class S = void>
-class stackful_generator {
+// pull_adapter<Gen, Y, S> adapts a green generator (stackful or stackless,
+// same API) to what the workloads call: next() gives a pointer to the value,
+// or null at the end; send() the same for a sent value.
+template <class Gen, class Y, class S>
+class pull_adapter {
  public:
-  template <class Body>
-  requires std::is_invocable_v < Body&, green::yielder<Y, S>
-  & > explicit stackful_generator(Body body) : g_(std::move(body), stack_opts()) {}
-  explicit stackful_generator(green::generator<Y, S> g) : g_(std::move(g)) {}
+  explicit pull_adapter(Gen g) : g_(std::move(g)) {}
   const Y* next() {
     try {
       value_ = g_.next();
@@ -162,8 +158,24 @@ class stackful_generator {
   }
 
  private:
-  green::generator<Y, S> g_;
+  Gen g_;
   Y value_{};
+};
+
+// stackful_generator adapts green::generator<Y, S> to what stackful_workloads
+// expects: next() returns an address (nullptr at the end, where green throws
+// stop_iteration once). The value is moved out of the generator, as
+// green::generator::next() does, into a slot here.
+template <class Y, class S = void>
+class stackful_generator : public pull_adapter<green::generator<Y, S>, Y, S> {
+ public:
+  template <class Body>
+  requires std::is_invocable_v < Body&, green::yielder<Y, S>
+  & > explicit stackful_generator(Body body)
+      : pull_adapter<green::generator<Y, S>, Y, S>(
+            green::generator<Y, S>(std::move(body), stack_opts())) {}
+  explicit stackful_generator(green::generator<Y, S> g)
+      : pull_adapter<green::generator<Y, S>, Y, S>(std::move(g)) {}
 };
 
 // ---------------------------------------------------- stackful generator rows
@@ -312,26 +324,9 @@ inline gen<int> parked_unit() {
 // stackless_generator: the same adapter as stackful_generator, for a
 // green::stackless::generator made by a coroutine.
 template <class Y, class S = void>
-class stackless_generator {
+class stackless_generator : public pull_adapter<sl::gen<Y, S>, Y, S> {
  public:
-  explicit stackless_generator(sl::gen<Y, S> g) : g_(std::move(g)) {}
-  const Y* next() {
-    try {
-      value_ = g_.next();
-    } catch (const green::stop_iteration&) {
-      return nullptr;
-    }
-    return &value_;
-  }
-  template <class T = S>
-  requires(!std::is_void_v<T>) const Y* send(const T& s) {
-    value_ = g_.send(s);
-    return &value_;
-  }
-
- private:
-  sl::gen<Y, S> g_;
-  Y value_{};
+  explicit stackless_generator(sl::gen<Y, S> g) : pull_adapter<sl::gen<Y, S>, Y, S>(std::move(g)) {}
 };
 
 class stackless_pipeline {
