@@ -223,6 +223,49 @@ void set_current(thread_state& ts, greenlet_state* g) noexcept {
   ts.rec->current.store(g, std::memory_order_relaxed);
 }
 
+[[gnu::noinline]] switch_transfer switch_out_slow(greenlet_state* t, value* payload);
+
+}  // namespace
+
+// switch_out() is greenlet::switch_value()'s first half. Fast path: an
+// active greenlet of this thread that is not the caller, no deferred kills
+// pending; it ends in a tail jump (see prepare_leave()). Everything else goes through
+// do_switch(), which finishes the whole switch here and leaves the result in
+// *payload for switch_in().
+switch_transfer switch_out(greenlet_state* t, value* payload) {
+  thread_state* ts = tls_state;
+  if (__builtin_expect(t != nullptr && ts != nullptr, 1)) {
+    thread_record* rec = ts->rec;
+    greenlet_state* self = ts->current;
+    if (__builtin_expect(t->thread.load(std::memory_order_relaxed) == rec &&
+                             t->state.load(std::memory_order_relaxed) == status::active &&
+                             t != self && !rec->has_deleteme.load(std::memory_order_relaxed),
+                         1)) {
+      t->in_value = payload;
+      set_current(*ts, t);
+      void* to_fctx = self->ctx.prepare_leave(t->ctx);
+      return jump_as_transfer()(to_fctx, &self->ctx);
+    }
+  }
+  return switch_out_slow(t, payload);
+}
+
+value switch_in(switch_transfer t, value* payload) {
+  if (__builtin_expect(t.fctx == nullptr, 0)) return std::move(*payload);
+  machine_context* from = machine_context::arrived(t);
+  thread_state& ts = *tls_state;
+  return arrive(ts, ts.current, greenlet_state::of(from));
+}
+
+namespace {
+
+switch_transfer switch_out_slow(greenlet_state* t, value* payload) {
+  if (t == nullptr) throw_empty_handle();
+  value result = do_switch(thread_state::get(), t, payload, nullptr);
+  *payload = std::move(result);
+  return switch_transfer{nullptr, nullptr};
+}
+
 // do_switch() is greenlet's g_switch: pick the real target, start it if
 // needed, deliver the payload (or the exception *exc) and jump.
 [[gnu::noinline]] value do_switch(thread_state& ts, greenlet_state* target, value* payload,
@@ -592,28 +635,6 @@ greenlet greenlet::from_native(detail::greenlet_state* s) noexcept {
 const greenlet& greenlet::current() { return thread_state::get().current->self; }
 
 const greenlet& getcurrent() { return greenlet::current(); }
-
-value greenlet::switch_value(value payload) const {
-  // Fast path: an active greenlet of this thread that is not the caller,
-  // no deferred kills pending. Everything else goes through do_switch().
-  greenlet_state* t = state_;
-  thread_state* ts = detail::tls_state;
-  if (__builtin_expect(t != nullptr && ts != nullptr, 1)) {
-    detail::thread_record* rec = ts->rec;
-    greenlet_state* self = ts->current;
-    if (__builtin_expect(t->thread.load(std::memory_order_relaxed) == rec &&
-                             t->state.load(std::memory_order_relaxed) == status::active &&
-                             t != self && !rec->has_deleteme.load(std::memory_order_relaxed),
-                         1)) {
-      t->in_value = &payload;
-      detail::set_current(*ts, t);
-      detail::machine_context* from = self->ctx.switch_to(t->ctx);
-      return detail::arrive(*ts, self, greenlet_state::of(from));
-    }
-  }
-  if (state_ == nullptr) detail::throw_empty_handle();
-  return detail::do_switch(thread_state::get(), state_, &payload, nullptr);
-}
 
 value greenlet::throw_() const { return throw_(std::make_exception_ptr(greenlet_exit{})); }
 

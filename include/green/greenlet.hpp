@@ -56,6 +56,23 @@ class GREEN_API runnable {
 
 [[noreturn]] GREEN_API void throw_unexpected_arguments(const value& args);
 
+// A switch is two library calls made from the caller's own frame:
+// switch_out() suspends the caller and jumps; when something switches back,
+// the caller resumes right where switch_out() was called, and switch_in()
+// turns what arrived into the result. Splitting it this way means no
+// library function returns across the stack switch, which keeps the CPU's
+// return prediction correct (see lib/backend/context.hpp); it is the same
+// switch, for a third of the cost. switch_transfer is opaque.
+struct switch_transfer {
+  void* fctx;
+  void* data;
+};
+// switch_out() switches to `target` carrying `*payload` (moved out by the
+// receiver). Throws: as greenlet::switch_value().
+GREEN_API switch_transfer switch_out(greenlet_state* target, value* payload);
+// switch_in() is what switch_out() returned; `payload` is the same slot.
+GREEN_API value switch_in(switch_transfer t, value* payload);
+
 template <class F>
 struct call_signature : call_signature<decltype(&F::operator())> {};
 template <class R, class... A>
@@ -218,7 +235,9 @@ class GREEN_API greenlet {
   }
 
   // switch_value() is switch_() with an already packed payload.
-  value switch_value(value payload) const;
+  value switch_value(value payload) const {
+    return detail::switch_in(detail::switch_out(state_, &payload), &payload);
+  }
 
   // throw_() switches to this greenlet and raises `ex` where it is suspended.
   // An unstarted greenlet dies without running its function; a dead one
