@@ -257,12 +257,25 @@ value switch_in(switch_transfer t, value* payload) {
   return arrive(ts, ts.current, greenlet_state::of(from));
 }
 
+void switch_in_void(switch_transfer t) {
+  if (__builtin_expect(t.fctx == nullptr, 0)) return;
+  greenlet_state* from = greenlet_state::of(machine_context::arrived(t));
+  thread_state& ts = *tls_state;
+  greenlet_state* self = ts.current;
+  value* src = std::exchange(self->in_value, nullptr);
+  if (__builtin_expect(self->has_exc | from->orphaned | ts.tracing |
+                           (from->state.load(std::memory_order_relaxed) == status::dead),
+                       0)) {
+    (void)arrive_slow(ts, self, from, src);
+  }
+}
+
 namespace {
 
 switch_transfer switch_out_slow(greenlet_state* t, value* payload) {
   if (t == nullptr) throw_empty_handle();
   value result = do_switch(thread_state::get(), t, payload, nullptr);
-  *payload = std::move(result);
+  if (payload != nullptr) *payload = std::move(result);
   return switch_transfer{nullptr, nullptr};
 }
 

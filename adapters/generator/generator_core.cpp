@@ -104,22 +104,12 @@ generator_core::~generator_core() = default;
 // ---------------------------------------------------------------------------
 // Consumer side.
 
-gen_outcome generator_core::resume_next() {
-  if (__builtin_expect(slow_path(), 0)) {
-    return operate(gen_op::next, nullptr, nullptr, false);
-  }
-  const greenlet* me = &getcurrent();
-  begin_op(gen_op::next, nullptr);
-  return enter_leaf(me);
+gen_outcome generator_core::resume_next_slow() {
+  return operate(gen_op::next, nullptr, nullptr, false);
 }
 
-gen_outcome generator_core::resume_send(void* value) {
-  if (__builtin_expect(slow_path(), 0)) {
-    return operate(gen_op::send, value, nullptr, false);
-  }
-  const greenlet* me = &getcurrent();
-  begin_op(gen_op::send, value);
-  return enter_leaf(me);
+gen_outcome generator_core::resume_send_slow(void* value) {
+  return operate(gen_op::send, value, nullptr, false);
 }
 
 gen_outcome generator_core::resume_throw(std::exception_ptr e) {
@@ -201,22 +191,9 @@ gen_outcome generator_core::operate(gen_op o, void* value, std::exception_ptr e,
   return enter_leaf(me);
 }
 
-// enter_leaf() runs the operation that begin_op() set up for the consumer
-// `me`: it switches to the leaf and returns what the entry produced.
-inline gen_outcome generator_core::enter_leaf(const greenlet* me) {
-  auto* t = as_core(top);
-  t->consumer_ = me;
-  try {
-    as_core(t->leaf)->resume_->switch_();
-  } catch (...) {
-    switch_failed();
-  }
-  const gen_outcome out = top->outcome;
-  if (__builtin_expect(out == gen_outcome::pending, 0)) {
-    as_core(top)->consumer_ = nullptr;
-    throw_unrelated_switch();
-  }
-  return out;
+void generator_core::unrelated_switch() {
+  as_core(top)->consumer_ = nullptr;
+  throw_unrelated_switch();
 }
 
 // switch_failed() handles an exception out of the consumer's switch. Either
@@ -362,24 +339,8 @@ void generator_core::finish() noexcept {
   }
 }
 
-void* generator_core::yield_(void* value, bool sendable) {
-  auto* t = as_core(top);
-  if (__builtin_expect(
-          !t->active || t->leaf != this || t->closing || killing_ || t->consumer_ == nullptr, 0)) {
-    return yield_slow(value, sendable);
-  }
-  resume_ = &getcurrent();
-  t->io = value;
-  t->outcome = gen_outcome::yielded;
-  t->active = false;
-  t->consumer_->switch_();
-  return woke(sendable);
-}
-
-// woke() runs when an operation resumes a parked yield.
-inline void* generator_core::woke(bool sendable) {
+void* generator_core::woke_slow(bool sendable) {
   chain_node* t = top;
-  if (__builtin_expect(t->op == gen_op::next, 1)) return nullptr;
   if (t->op == gen_op::send) {
     if (!sendable) throw_range_has_no_send();  // rule 23
     return t->io;

@@ -69,8 +69,22 @@ class GREEN_API generator_core : public chain_node {
   // --- consumer side; each runs one operation with this node as the entry.
   // resume_*() return the outcome: yielded (the value is at top->io),
   // returned or raised are turned into exceptions by the caller.
-  gen_outcome resume_next();
-  gen_outcome resume_send(void* value);
+  //
+  // The per-item paths (resume_next/resume_send here, yield_ on the body
+  // side) are inline so that the switch happens in the caller's own frame:
+  // see detail::switch_out(). Everything else is in the library.
+  gen_outcome resume_next() {
+    if (__builtin_expect(slow_path(), 0)) return resume_next_slow();
+    const greenlet* me = &getcurrent();
+    begin_op(gen_op::next, nullptr);
+    return enter_leaf(me);
+  }
+  gen_outcome resume_send(void* value) {
+    if (__builtin_expect(slow_path(), 0)) return resume_send_slow(value);
+    const greenlet* me = &getcurrent();
+    begin_op(gen_op::send, value);
+    return enter_leaf(me);
+  }
   gen_outcome resume_throw(std::exception_ptr e);
   void close();
   // destroy() is the destructor: close() if suspended, report, free.
@@ -82,7 +96,20 @@ class GREEN_API generator_core : public chain_node {
   // --- body side.
   // yield_() parks the body with `value` in the slot and returns the S* of a
   // send() (null for next()). `sendable` is false inside yield_from(range).
-  void* yield_(void* value, bool sendable = true);
+  void* yield_(void* value, bool sendable = true) {
+    auto* t = static_cast<generator_core*>(top);
+    if (__builtin_expect(
+            !t->active || t->leaf != this || t->closing || killing_ || t->consumer_ == nullptr,
+            0)) {
+      return yield_slow(value, sendable);
+    }
+    resume_ = &getcurrent();
+    t->io = value;
+    t->outcome = gen_outcome::yielded;
+    t->active = false;
+    switch_in_void(switch_out(t->consumer_->native_handle(), nullptr));
+    return woke(sendable);
+  }
   // yield_from_() delegates to `sub` until it finishes. Returns true if sub
   // returned a value (read it from sub), false if sub was already finished
   // (Python's None).
@@ -102,13 +129,36 @@ class GREEN_API generator_core : public chain_node {
 
  private:
   gen_outcome operate(gen_op op, void* value, std::exception_ptr e, bool exit);
-  gen_outcome enter_leaf(const greenlet* me);
+  gen_outcome resume_next_slow();
+  gen_outcome resume_send_slow(void* value);
+
+  // enter_leaf() runs the operation that begin_op() set up for the consumer
+  // `me`: it switches to the leaf and returns what the entry produced.
+  gen_outcome enter_leaf(const greenlet* me) {
+    auto* t = static_cast<generator_core*>(top);
+    t->consumer_ = me;
+    try {
+      switch_in_void(
+          switch_out(static_cast<generator_core*>(t->leaf)->resume_->native_handle(), nullptr));
+    } catch (...) {
+      switch_failed();
+    }
+    const gen_outcome out = top->outcome;
+    if (__builtin_expect(out == gen_outcome::pending, 0)) unrelated_switch();
+    return out;
+  }
+  // woke() runs when an operation resumes a parked yield.
+  void* woke(bool sendable) {
+    if (__builtin_expect(top->op == gen_op::next, 1)) return nullptr;
+    return woke_slow(sendable);
+  }
+  void* woke_slow(bool sendable);
   [[noreturn]] void switch_failed();
+  [[noreturn]] void unrelated_switch();
   void start_fiber();
   void fiber_main();
   void finish() noexcept;
   void* yield_slow(void* value, bool sendable);
-  void* woke(bool sendable);
 
   std::optional<greenlet> fiber_;       // the body's greenlet, once started
   const greenlet* resume_ = nullptr;    // the greenlet parked in our yield

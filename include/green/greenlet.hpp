@@ -68,10 +68,14 @@ struct switch_transfer {
   void* data;
 };
 // switch_out() switches to `target` carrying `*payload` (moved out by the
-// receiver). Throws: as greenlet::switch_value().
+// receiver; null: nothing, the receiver gets an empty value).
+// Throws: as greenlet::switch_value().
 GREEN_API switch_transfer switch_out(greenlet_state* target, value* payload);
 // switch_in() is what switch_out() returned; `payload` is the same slot.
 GREEN_API value switch_in(switch_transfer t, value* payload);
+// switch_in_void() is switch_in() for a caller that wants no value (any
+// value that arrives is dropped): the generators' next() and yield.
+GREEN_API void switch_in_void(switch_transfer t);
 
 template <class F>
 struct call_signature : call_signature<decltype(&F::operator())> {};
