@@ -264,7 +264,7 @@ BOOST_AUTO_TEST_CASE(greenlet_killed_before_start_releases_its_function) {
   green::greenlet g([c = green::test::counted{}, &runs] { ++runs; });
   BOOST_TEST(green::test::counted::alive() == 1);
   green::value r = g.throw_();
-  BOOST_TEST(std::any_cast<green::greenlet_exit>(&r) != nullptr);
+  BOOST_TEST(r.get_if<green::greenlet_exit>() != nullptr);
   BOOST_TEST(runs == 0);
   BOOST_TEST(g.dead());
   BOOST_TEST(green::test::counted::alive() == 0);

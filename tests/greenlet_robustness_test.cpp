@@ -40,8 +40,8 @@ using results_t = std::vector<std::pair<std::string, std::string>>;
 // value is "()".
 std::string show(const green::value& v) {
   if (!v.has_value()) return "()";
-  if (const auto* s = std::any_cast<std::string>(&v)) return *s;
-  if (const auto* i = std::any_cast<int>(&v)) return std::to_string(*i);
+  if (const auto* s = v.get_if<std::string>()) return *s;
+  if (const auto* i = v.get_if<int>()) return std::to_string(*i);
   return std::string("<") + v.type().name() + ">";
 }
 

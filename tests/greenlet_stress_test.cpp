@@ -122,13 +122,13 @@ green::value to_value(const msg& m) {
 msg classify(const green::value& v) {
   msg m;
   if (!v.has_value()) return m;
-  if (const auto* d = std::any_cast<data>(&v)) return data_msg(d->v, d->trail);
-  if (const auto* p = std::any_cast<prog>(&v)) {
+  if (const auto* d = v.get_if<data>()) return data_msg(d->v, d->trail);
+  if (const auto* p = v.get_if<prog>()) {
     m.kind = msg::val_prog;
     m.p = *p;
     return m;
   }
-  if (const auto* e = std::any_cast<green::greenlet_exit>(&v)) return exit_value(e->message());
+  if (const auto* e = v.get_if<green::greenlet_exit>()) return exit_value(e->message());
   m.kind = msg::error;
   m.text = std::string("unexpected value type ") + v.type().name();
   return m;
@@ -246,16 +246,16 @@ green::value worker(harness* h, int id, green::value first) {
         throw;
       }
     }
-    if (const auto* d = std::any_cast<data>(&in.val)) {
+    if (const auto* d = in.val.get_if<data>()) {
       h->log.emplace_back(id, kValData);
       data fwd = *d;
       fwd.trail.push_back(id);
       in = call([&] { return green::getcurrent().parent()->switch_(fwd); });
-    } else if (std::any_cast<green::greenlet_exit>(&in.val) != nullptr) {
+    } else if (in.val.get_if<green::greenlet_exit>() != nullptr) {
       h->log.emplace_back(id, kValExit);
       green::value fwd = in.val;
       in = call([&] { return green::getcurrent().parent()->switch_value(fwd); });
-    } else if (const auto* p = std::any_cast<prog>(&in.val)) {
+    } else if (const auto* p = in.val.get_if<prog>()) {
       h->log.emplace_back(id, kValProg);
       prog c = *p;
       switch (c->kind) {

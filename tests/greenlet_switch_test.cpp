@@ -413,7 +413,7 @@ BOOST_AUTO_TEST_CASE(jump_to_sibling_never_resumed_leaves_it_suspended) {
   BOOST_TEST(static_cast<bool>(gr2));
   // Killing it unwinds it without running its last line.
   green::value exit = gr2.throw_();
-  BOOST_TEST(std::any_cast<green::greenlet_exit>(&exit) != nullptr);
+  BOOST_TEST(exit.get_if<green::greenlet_exit>() != nullptr);
   BOOST_TEST(gr2.dead());
   BOOST_TEST(seen == (std::vector<int>{12, 56, 34}), boost::test_tools::per_element());
 }

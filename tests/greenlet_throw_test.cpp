@@ -41,7 +41,7 @@ struct custom_exit : green::greenlet_exit {
 };
 
 bool is_exit(const green::value& v, const std::string& message = "") {
-  const auto* e = std::any_cast<green::greenlet_exit>(&v);
+  const auto* e = v.get_if<green::greenlet_exit>();
   return e != nullptr && e->message() == message;
 }
 
