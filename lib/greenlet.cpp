@@ -525,6 +525,7 @@ void release(greenlet_state* g) noexcept {
 runnable::~runnable() = default;
 
 thread_state::thread_state() {
+  machine_context::init_thread();
   rec = new thread_record;
   main = new greenlet_state;
   main->is_main = true;

@@ -53,7 +53,7 @@ class value {
   value() noexcept = default;
   value(const value& other) : tag_(other.tag_) {
     if ((tag_ & kPlainBytes) == kPlainBytes) {
-      std::memcpy(&storage_, &other.storage_, sizeof storage_);
+      copy_words(other);
     } else if (tag_ != 0) {
       ops()->copy(*this, other);
     }
@@ -191,7 +191,14 @@ class value {
 
   template <class T, class... A>
   void construct(A&&... args) {
-    if constexpr (stored_inline<T>) {
+    if constexpr (model<T>::flags == kPlainBytes && sizeof(T) < sizeof(storage)) {
+      // Whole words: the receiver of a switch copies the buffer as two words
+      // (copy_words()), and a word load is forwarded from the store buffer
+      // only if one store wrote all of it (a 4-byte int alone would not).
+      storage whole{};
+      ::new (static_cast<void*>(&whole)) T(std::forward<A>(args)...);
+      std::memcpy(&storage_, &whole, sizeof storage_);
+    } else if constexpr (stored_inline<T>) {
       ::new (static_cast<void*>(&storage_)) T(std::forward<A>(args)...);
     } else {
       storage_.ptr = new T(std::forward<A>(args)...);
@@ -203,17 +210,36 @@ class value {
   // already other's; the caller then empties other without destroying.
   void relocate_from(value& other) noexcept {
     if (tag_ & kRelocate) {
-      std::memcpy(&storage_, &other.storage_, sizeof storage_);
+      copy_words(other);
     } else if (tag_ != 0) {
       ops()->move(*this, other);
     }
   }
 
+  // copy_words() copies the buffer as two 8-byte words. A switch's receiver
+  // reads the buffer right after the sender wrote it; one 16-byte load
+  // spanning the sender's two 8-byte stores cannot be forwarded from the
+  // store buffer and stalls (about 3 ns a switch here). The empty asm keeps
+  // the compiler from merging the two copies into that 16-byte load.
+  void copy_words(const value& other) noexcept {
+    std::uint64_t w0;
+    std::uint64_t w1;
+    std::memcpy(&w0, other.storage_.bytes, 8);
+    std::memcpy(&w1, other.storage_.bytes + 8, 8);
+    asm("" : "+r"(w0), "+r"(w1));
+    std::memcpy(storage_.bytes, &w0, 8);
+    std::memcpy(storage_.bytes + 8, &w1, 8);
+  }
+
   template <class T>
   bool holds() const noexcept {
-    if (tag_ == tag_for<T>()) return true;
-    // A shared library may hold its own copy of model<T>::ops.
-    return tag_ != 0 && ops()->type() == typeid(T);
+    return tag_ == tag_for<T>() || holds_slow(typeid(T));
+  }
+  // A shared library may hold its own copy of model<T>::ops, so a tag that
+  // differs can still be the same type. Out of line: comparing type_infos
+  // may compare names, which would keep value_cast from being inlined.
+  [[gnu::noinline]] bool holds_slow(const std::type_info& t) const noexcept {
+    return tag_ != 0 && ops()->type() == t;
   }
   const operations* ops() const noexcept {
     return reinterpret_cast<const operations*>(tag_ & ~kFlags);

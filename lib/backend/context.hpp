@@ -45,14 +45,9 @@ struct eh_globals {
 };
 
 // The thread's eh_globals address never changes, so it is looked up once per
-// thread (the lookup is a call into libstdc++ plus a TLS access).
-inline eh_globals* thread_eh_globals() noexcept {
-  static thread_local eh_globals* cached [[gnu::tls_model("initial-exec")]] = nullptr;
-  if (__builtin_expect(cached == nullptr, 0)) {
-    cached = reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
-  }
-  return cached;
-}
+// thread (the lookup is a call into libstdc++ plus a TLS access), by
+// machine_context::init_thread(), before the thread's first switch.
+inline thread_local eh_globals* tls_eh_globals [[gnu::tls_model("initial-exec")]] = nullptr;
 
 // jump_as_transfer() is jump_fcontext() returning green's own copy of
 // transfer_t (public headers name no Boost type). Calling it through a
@@ -81,6 +76,11 @@ class machine_context {
   // is the context being started, `from` the one that switched to it. It
   // must never return: it ends with exit_to().
   using entry_fn = void (*)(machine_context* self, machine_context* from);
+
+  // init_thread() must run on each thread before its first switch.
+  static void init_thread() noexcept {
+    tls_eh_globals = reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
+  }
 
   // prepare() makes this context start `fn` on [stack_top - size, stack_top)
   // at the next switch to it.
@@ -116,7 +116,7 @@ class machine_context {
   //   void* to_fctx = self.prepare_leave(to);
   //   return jump_as_transfer()(to_fctx, &self);
   [[gnu::always_inline]] inline void* prepare_leave(machine_context& to) noexcept {
-    eh_globals* g = thread_eh_globals();
+    eh_globals* g = tls_eh_globals;
     eh_ = *g;
     *g = to.eh_;
     target_ = &to;
@@ -143,7 +143,7 @@ class machine_context {
   // exit_to() leaves a context for good (its greenlet is dead) and resumes
   // `to`. The stack may be freed by whoever runs next, after the jump.
   [[noreturn]] void exit_to(machine_context& to) noexcept {
-    *thread_eh_globals() = to.eh_;
+    *tls_eh_globals = to.eh_;
     target_ = &to;
 #if defined(GREEN_ASAN)
     // nullptr: this stack's fake frames can be dropped, it never resumes.
