@@ -485,8 +485,17 @@ constexpr std::size_t kFnOffset = (sizeof(greenlet_state) + alignof(std::max_ali
 greenlet_state* allocate_state(const runnable_factory* fn) {
   const bool inline_fn = fn != nullptr && fn->align <= alignof(std::max_align_t);
   const std::size_t bytes = inline_fn ? kFnOffset + fn->size : sizeof(greenlet_state);
-  void* block = ::operator new(bytes);
+  void* block = nullptr;
+  thread_state* ts = tls_state;
+  const bool cached_size = bytes <= kCachedBlock;
+  if (cached_size && ts != nullptr && !ts->free_blocks.empty()) {
+    block = ts->free_blocks.back();
+    ts->free_blocks.pop_back();
+  } else {
+    block = ::operator new(cached_size ? kCachedBlock : bytes);
+  }
   auto* s = ::new (block) greenlet_state;
+  s->cached_block = cached_size;
   if (fn == nullptr) return s;
   try {
     if (inline_fn) {
@@ -504,21 +513,36 @@ greenlet_state* allocate_state(const runnable_factory* fn) {
       s->run_inline = false;
     }
   } catch (...) {
-    s->~greenlet_state();
-    ::operator delete(block);
+    free_state(s);
     throw;
   }
   return s;
 }
 
 void free_state(greenlet_state* s) noexcept {
+  const bool cached_size = s->cached_block;
   s->~greenlet_state();
+  thread_state* ts = tls_state;
+  if (cached_size && ts != nullptr && ts->free_blocks.size() < kCachedBlocks) {
+    ts->free_blocks.push_back(s);  // capacity reserved: never throws
+    return;
+  }
   ::operator delete(static_cast<void*>(s));
 }
 
 void retain(greenlet_state* g) noexcept { g->refs.fetch_add(1, std::memory_order_relaxed); }
 
 void release(greenlet_state* g) noexcept {
+  // The sole reference to a greenlet that cannot run (dead or unstarted)
+  // needs no atomic decrement: no other handle exists to copy it from, and
+  // nothing runs on it that could copy its borrowed current() handle. This
+  // saves a locked instruction on every spawn. A running or suspended one
+  // takes the ordinary path: its own code may copy current() at any time.
+  if (g->refs.load(std::memory_order_acquire) == 1 &&
+      g->state.load(std::memory_order_relaxed) != status::active) {
+    last_reference_gone(g);
+    return;
+  }
   if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
 }
 
@@ -526,6 +550,7 @@ runnable::~runnable() = default;
 
 thread_state::thread_state() {
   machine_context::init_thread();
+  free_blocks.reserve(kCachedBlocks);
   rec = new thread_record;
   main = new greenlet_state;
   main->is_main = true;
@@ -558,6 +583,7 @@ thread_state::~thread_state() {
   trace = nullptr;
   rec->current.store(nullptr, std::memory_order_relaxed);
   release(main);
+  for (void* b : free_blocks) ::operator delete(b);
   free_signal_altstack(altstack);
   rec->release();
 }

@@ -61,8 +61,10 @@ std::size_t page_size() noexcept {
 
 std::size_t round_stack_size(std::size_t requested) noexcept {
   std::size_t size = requested == 0 ? default_stack_size() : std::max(requested, kMinStack);
+  // A mask, not a division: this runs on every spawn, and the page size is
+  // a power of two.
   std::size_t page = page_size();
-  return (size + page - 1) / page * page;
+  return (size + page - 1) & ~(page - 1);
 }
 
 // Guard pages and vm.max_map_count
