@@ -215,18 +215,23 @@ struct chain_node {
   chain_node& operator=(const chain_node&) = delete;
 
   // --- hot: the operation in progress (meaningful in the top node) ---------
-  void* io = nullptr;                          // S* sent in, then Y* yielded out
-  chain_node* top = this;                      // top of the chain this node is in
-  chain_node* leaf = this;                     // (top) the innermost node
-  chain_node* entry = nullptr;                 // (top) the node whose operation runs
-  gen_op op = gen_op::next;                    // (top) what the leaf receives
-  gen_outcome outcome = gen_outcome::pending;  // (top) what the entry produced
-  bool active = false;                         // (top) an operation is in progress
-  bool closing = false;                        // (top) close is being forwarded down
+  // The one-byte fields each get their own 4-byte slot: the consumer and the
+  // body write and read them across every switch, and adjacent byte fields
+  // let the compiler merge their stores into one wider store that a later
+  // one-byte load cannot always be forwarded from (a store-forwarding stall;
+  // separating them took about 2.5 ns off each stackful next() here).
+  void* io = nullptr;                                     // S* sent in, then Y* yielded out
+  chain_node* top = this;                                 // top of the chain this node is in
+  chain_node* leaf = this;                                // (top) the innermost node
+  chain_node* entry = nullptr;                            // (top) the node whose operation runs
+  alignas(4) gen_op op = gen_op::next;                    // (top) what the leaf receives
+  alignas(4) gen_outcome outcome = gen_outcome::pending;  // (top) what the entry produced
+  alignas(4) bool active = false;                         // (top) an operation is in progress
+  alignas(4) bool closing = false;                        // (top) close is being forwarded down
   // gate: status != started. A created or closed node is always the top of
   // its own chain, so `top->active || top->gate` is the consumer's one test
   // for "not the fast path".
-  bool gate = true;
+  alignas(4) bool gate = true;
 
   // --- per node -------------------------------------------------------------
   node_state status = node_state::created;
