@@ -313,7 +313,12 @@ switch_transfer switch_out_slow(greenlet_state* t, value* payload) {
     return v;
   }
   if (__builtin_expect(t->state.load(std::memory_order_relaxed) == status::unstarted, 0)) {
-    if (lineage_owner(t) != ts.rec) throw_wrong_thread(t, lineage_owner(t), "start");
+    // check_switch_allowed() vetted `target`; a dead target's parent chain
+    // may still lead to an unstarted greenlet of another thread.
+    if (t != target) {
+      thread_record* owner = lineage_owner(t);
+      if (owner != ts.rec) throw_wrong_thread(t, owner, "start");
+    }
     start(ts, t);
   }
   t->in_value = payload;

@@ -253,17 +253,8 @@ stack_pool::~stack_pool() {
   for (auto& b : free_) unmap_stack(b);
 }
 
-stack_block stack_pool::acquire(const stack_options& opts) {
-  const std::size_t usable = round_stack_size(opts.size);
-  const bool want_guard = opts.guard != guard_policy::none;
-  if (!free_.empty() && free_.back().usable() == usable &&
-      free_.back().guard_wanted == want_guard) {
-    stack_block b = free_.back();
-    free_.pop_back();
-    ++in_use_;
-    forget_previous_owner(b);
-    return b;
-  }
+stack_block stack_pool::acquire_slow(std::size_t usable, guard_policy policy) {
+  const bool want_guard = policy != guard_policy::none;
   // Newest first: the most recently freed stack is the most likely to be warm in cache.
   for (auto it = free_.rbegin(); it != free_.rend(); ++it) {
     if (it->usable() == usable && it->guard_wanted == want_guard) {
@@ -274,20 +265,11 @@ stack_block stack_pool::acquire(const stack_options& opts) {
       return b;
     }
   }
-  stack_block b = map_stack(usable, opts.guard);
+  stack_block b = map_stack(usable, policy);
   ++mapped_;
   if (want_guard && b.guard == 0) ++unguarded_;  // a slab stack: the guard budget is spent
   ++in_use_;
   return b;
-}
-
-void stack_pool::release(stack_block b) noexcept {
-  --in_use_;
-  if (free_.size() >= limit_) {
-    unmap_stack(b);
-    return;
-  }
-  free_.push_back(b);
 }
 
 void stack_pool::set_limit(std::size_t n) noexcept {

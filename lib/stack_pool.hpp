@@ -42,6 +42,10 @@ void forget_previous_owner(stack_block& b) noexcept;
 // unmap_stack() returns a stack to the kernel. Safe from any thread.
 void unmap_stack(stack_block& b) noexcept;
 
+// round_stack_size() applies the default and rounds up to whole pages.
+std::size_t round_stack_size(std::size_t requested) noexcept;
+std::size_t page_size() noexcept;
+
 // stack_pool keeps free stacks of one thread, by size. Not thread-safe: it
 // belongs to a thread_state.
 class stack_pool {
@@ -51,22 +55,46 @@ class stack_pool {
   stack_pool& operator=(const stack_pool&) = delete;
   ~stack_pool();
 
-  stack_block acquire(const stack_options& opts);
-  void release(stack_block b) noexcept;
+  // acquire() and release() are inline: a warm spawn takes the most
+  // recently freed stack and gives it back, and both run on every spawn.
+  stack_block acquire(const stack_options& opts) {
+    const std::size_t usable = round_stack_size(opts.size);
+    const bool want_guard = opts.guard != guard_policy::none;
+    if (__builtin_expect(!free_.empty(), 1)) {
+      const stack_block& last = free_.back();
+      if (last.usable() == usable && last.guard_wanted == want_guard) {
+        stack_block b = last;
+        free_.pop_back();
+        ++in_use_;
+        forget_previous_owner(b);
+        return b;
+      }
+    }
+    return acquire_slow(usable, opts.guard);
+  }
+  void release(stack_block b) noexcept {
+    --in_use_;
+    if (__builtin_expect(free_.size() < limit_, 1)) {
+      try {
+        free_.push_back(b);
+        return;
+      } catch (...) {  // no memory to remember it: give it back instead
+      }
+    }
+    unmap_stack(b);
+  }
   void set_limit(std::size_t n) noexcept;
   stack_stats stats() const noexcept;
 
  private:
+  stack_block acquire_slow(std::size_t usable, guard_policy policy);
+
   std::vector<stack_block> free_;
   std::size_t limit_ = 256;
   std::size_t in_use_ = 0;
   std::size_t mapped_ = 0;
   std::size_t unguarded_ = 0;
 };
-
-// round_stack_size() applies the default and rounds up to whole pages.
-std::size_t round_stack_size(std::size_t requested) noexcept;
-std::size_t page_size() noexcept;
 
 }  // namespace green::detail
 
