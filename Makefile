@@ -7,6 +7,7 @@
 #   make test       build, then run the tests
 #   make demo       build, then run every example program
 #   make sanitize   ASan + UBSan build and tests (build-asan/)
+#   make tsan       ThreadSanitizer build and tests (build-tsan/)
 #   make valgrind   tests under valgrind memcheck (build-valgrind/)
 #   make clang      clang++ build with warnings as errors, and its tests (build-clang/)
 #   make format / format-check / clean
@@ -52,7 +53,7 @@ define require_debs
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 endef
 
-.PHONY: help deps bench-deps build test demo sanitize valgrind clean format format-check
+.PHONY: help deps bench-deps build test demo sanitize tsan valgrind clean format format-check
 
 # help: list the targets (the banner at the top of this file).
 help:
@@ -116,6 +117,15 @@ sanitize: deps
 	cmake --build --preset asan -j$(JOBS)
 	ctest --preset asan $(ARGS)
 
+# tsan: ThreadSanitizer over the whole suite, plus tests/*_tsan_test.cpp,
+# which only this build compiles (TSan must see each greenlet as its own
+# fiber: lib/backend/context.hpp). TSAN_OPTIONS is set by the `tsan` test
+# preset (halt on the first report).
+tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan -j$(JOBS)
+	ctest --preset tsan $(ARGS)
+
 # valgrind: memcheck over every test not labelled no_valgrind (the `valgrind`
 # test preset filters them). valgrind's --error-exitcode turns any error or
 # definite/indirect leak into a test failure, so the target fails; without it
@@ -142,7 +152,7 @@ valgrind: deps
 
 # clean: every preset's build directory.
 clean:
-	rm -rf build build-asan build-valgrind build-bench
+	rm -rf build build-asan build-tsan build-valgrind build-bench build-clang
 
 # format / format-check: .clang-format over all C++ sources; CI-style check
 # without modifying files.

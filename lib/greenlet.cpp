@@ -187,6 +187,7 @@ void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet
   }
   // The payload is taken: now the origin's stack may go.
   if (from->state.load(std::memory_order_relaxed) == status::dead && from->stack) {
+    from->ctx.retire();
     ts.pool.release(std::exchange(from->stack, stack_block{}));
   }
   // An orphan (last handle dropped while it ran) is held by a temporary
@@ -463,6 +464,7 @@ void last_reference_gone(greenlet_state* g) noexcept {
 
 void destroy_state(greenlet_state* g) noexcept {
   thread_record* owner = g->thread.load(std::memory_order_acquire);
+  g->ctx.retire();
   if (g->stack) {
     thread_state* ts = tls_state;
     if (ts != nullptr && ts->rec == owner) {

@@ -238,10 +238,10 @@ BOOST_AUTO_TEST_CASE(exhausted_map_count_warns_once_under_fallback_and_throws_un
     BOOST_TEST(green::get_stack_stats().unguarded == 0u);
     return;
   }
-  if (RUNNING_ON_VALGRIND) {
-    // Valgrind keeps its own mappings in the same process and slows 30k+
-    // stack creations far beyond the time budget.
-    BOOST_TEST_MESSAGE("skipped under valgrind: exhausting vm.max_map_count");
+  if (RUNNING_ON_VALGRIND || !green::test::mapping_checks_apply()) {
+    // Valgrind and ThreadSanitizer keep their own mappings in the same
+    // process and slow 30k+ stack creations far beyond the time budget.
+    BOOST_TEST_MESSAGE("skipped under valgrind or TSan: exhausting vm.max_map_count");
     return;
   }
   for (bool odd_gap : {true, false}) {
@@ -285,6 +285,7 @@ BOOST_AUTO_TEST_CASE(guarded_stacks_get_a_no_access_mapping_and_unguarded_ones_d
   }
   const maps_summary after = read_maps();
   BOOST_TEST(mid.no_access - before.no_access >= 50u);
+  if (!green::test::mapping_checks_apply()) return;  // TSan maps as it goes
   // Under valgrind, whose own mappings sit between ours, the kernel may merge
   // one or two of them; the count of guard mappings above is what matters.
   if (!RUNNING_ON_VALGRIND) BOOST_TEST(mid.mappings - before.mappings >= 100u);
@@ -371,7 +372,7 @@ BOOST_AUTO_TEST_CASE(custom_stack_size_lets_greenlet_use_200_kib) {
 // killed by dropping their handles; each one's RAII object is destroyed
 // exactly once and the stack statistics return to where they started.
 BOOST_AUTO_TEST_CASE(ten_thousand_parked_greenlets_are_all_killed_when_handles_drop) {
-  constexpr int n = 10000;
+  constexpr int n = green::test::many_fibers();
   green::test::counted::reset();
   const green::stack_stats s0 = green::get_stack_stats();
   const std::size_t live0 = green::debug::live_greenlets();

@@ -17,6 +17,10 @@
 //     greenlet.
 //   * tells AddressSanitizer that the stack changes (start/finish_switch_fiber)
 //     so it neither reports false positives nor loses fake stacks.
+//   * tells ThreadSanitizer which fiber runs (__tsan_switch_to_fiber), so it
+//     keeps one shadow stack and one clock per greenlet. A switch is a
+//     synchronisation: what one greenlet did before switching happens before
+//     what the next one does.
 // Valgrind learns about stacks where they are mapped (stack_pool.cpp).
 
 #ifndef GREEN_LIB_BACKEND_CONTEXT_HPP
@@ -33,6 +37,9 @@
 #if defined(GREEN_ASAN)
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(GREEN_TSAN)
+#include <sanitizer/tsan_interface.h>
 #endif
 
 namespace green::detail {
@@ -90,6 +97,19 @@ class machine_context {
     eh_ = {};
     stack_bottom_ = static_cast<char*>(stack_top) - size;
     stack_size_ = size;
+#if defined(GREEN_TSAN)
+    tsan_fiber_ = __tsan_create_fiber(0);
+#endif
+  }
+
+  // retire() releases what a prepared context holds besides its stack, once
+  // it can never run again (its greenlet is dead, or dropped unrun). Safe to
+  // call twice, from any thread, and on a context never prepared.
+  void retire() noexcept {
+#if defined(GREEN_TSAN)
+    if (tsan_fiber_ != nullptr && entry_ != nullptr) __tsan_destroy_fiber(tsan_fiber_);
+    tsan_fiber_ = nullptr;
+#endif
   }
 
   // switch_to() suspends the running context (this) and resumes `to`.
@@ -123,6 +143,9 @@ class machine_context {
 #if defined(GREEN_ASAN)
     __sanitizer_start_switch_fiber(&asan_fake_stack_, to.stack_bottom_, to.stack_size_);
 #endif
+#if defined(GREEN_TSAN)
+    tsan_leave(to);
+#endif
     return to.fctx_;
   }
 
@@ -149,11 +172,23 @@ class machine_context {
     // nullptr: this stack's fake frames can be dropped, it never resumes.
     __sanitizer_start_switch_fiber(nullptr, to.stack_bottom_, to.stack_size_);
 #endif
+#if defined(GREEN_TSAN)
+    tsan_leave(to);  // this fiber is destroyed by retire(), after the jump
+#endif
     boost::context::detail::jump_fcontext(to.fctx_, this);
     __builtin_unreachable();
   }
 
  private:
+#if defined(GREEN_TSAN)
+  // A thread's main context is never prepared: its fiber is the thread's
+  // own, learnt on its first switch out.
+  void tsan_leave(machine_context& to) noexcept {
+    if (tsan_fiber_ == nullptr) tsan_fiber_ = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(to.tsan_fiber_, 0);
+  }
+#endif
+
   static void trampoline(boost::context::detail::transfer_t t) noexcept {
     auto* from = static_cast<machine_context*>(t.data);
     machine_context* self = from->target_;
@@ -171,6 +206,9 @@ class machine_context {
 #endif
   const void* stack_bottom_ = nullptr;
   std::size_t stack_size_ = 0;
+#if defined(GREEN_TSAN)
+  void* tsan_fiber_ = nullptr;  // main: the thread's fiber; others: created by prepare()
+#endif
 };
 
 }  // namespace green::detail
