@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <iterator>
 #include <string>
@@ -215,23 +216,21 @@ struct chain_node {
   chain_node& operator=(const chain_node&) = delete;
 
   // --- hot: the operation in progress (meaningful in the top node) ---------
-  // The one-byte fields each get their own 4-byte slot: the consumer and the
-  // body write and read them across every switch, and adjacent byte fields
-  // let the compiler merge their stores into one wider store that a later
-  // one-byte load cannot always be forwarded from (a store-forwarding stall;
-  // separating them took about 2.5 ns off each stackful next() here).
-  void* io = nullptr;                                     // S* sent in, then Y* yielded out
-  chain_node* top = this;                                 // top of the chain this node is in
-  chain_node* leaf = this;                                // (top) the innermost node
-  chain_node* entry = nullptr;                            // (top) the node whose operation runs
-  alignas(4) gen_op op = gen_op::next;                    // (top) what the leaf receives
-  alignas(4) gen_outcome outcome = gen_outcome::pending;  // (top) what the entry produced
-  alignas(4) bool active = false;                         // (top) an operation is in progress
-  alignas(4) bool closing = false;                        // (top) close is being forwarded down
+  void* io = nullptr;       // S* sent in, then Y* yielded out
+  chain_node* top = this;   // top of the chain this node is in
+  chain_node* leaf = this;  // (top) the innermost node
+  // (top) leaf->frame, so that resuming the leaf costs one load.
+  void* leaf_frame = nullptr;
+  chain_node* entry = nullptr;                 // (top) the node whose operation runs
+  gen_op op = gen_op::next;                    // (top) what the leaf receives
+  gen_outcome outcome = gen_outcome::pending;  // (top) what the entry produced
+  bool closing = false;                        // (top) close is being forwarded down
+  bool active = false;                         // (top) an operation is in progress
   // gate: status != started. A created or closed node is always the top of
   // its own chain, so `top->active || top->gate` is the consumer's one test
-  // for "not the fast path".
-  alignas(4) bool gate = true;
+  // for "not the fast path". It follows `active` so that busy() tests both
+  // with one 16-bit load.
+  bool gate = true;
 
   // --- per node -------------------------------------------------------------
   node_state status = node_state::created;
@@ -242,6 +241,7 @@ struct chain_node {
   std::uint32_t depth = 0;         // distance from the top
   chain_node* outer = nullptr;     // its delegator, if linked
   chain_node* delegate = nullptr;  // its delegate, if linked
+  void* frame = nullptr;           // a stackless generator's coroutine frame
   std::exception_ptr exc;          // what the body raised (after closing)
   std::exception_ptr wake_exc;     // for wake_reason::exc
   // (top) the exception the leaf receives on gen_op::throw_, and the one the
@@ -254,9 +254,15 @@ struct chain_node {
     gate = s != node_state::started;
   }
   // slow_path() is true unless this node is started and its chain idle.
-  bool slow_path() const noexcept {
-    const chain_node* t = top;
-    return (t->active | t->gate) != 0;
+  bool slow_path() const noexcept { return top->busy(); }
+  // busy(): `active || gate` of this node (meaningful in a top).
+  bool busy() const noexcept {
+    // Compilers do not merge the two byte loads of `active | gate`.
+    static_assert(offsetof(chain_node, gate) == offsetof(chain_node, active) + 1);
+    std::uint16_t both;
+    std::memcpy(&both, reinterpret_cast<const unsigned char*>(this) + offsetof(chain_node, active),
+                sizeof both);
+    return both != 0;
   }
 
   bool is_running() const noexcept {
@@ -314,6 +320,7 @@ struct chain_node {
     delegate = sub;
     sub->outer = this;
     t->leaf = bottom;
+    t->leaf_frame = bottom->frame;
   }
 
   // detach() cuts this node and the nodes below it off its delegator; they
@@ -332,10 +339,12 @@ struct chain_node {
     o->delegate = nullptr;
     outer = nullptr;
     leaf = bottom;
+    leaf_frame = bottom->frame;
     active = false;
     closing = false;
     entry = nullptr;
     t->leaf = o;
+    t->leaf_frame = o->frame;
   }
 
   // take_op() moves the operation in progress from `from` (a former top) to

@@ -64,9 +64,8 @@ template <class Y, class S, class R>
 struct is_stackless_generator<generator<Y, S, R>> : std::true_type {};
 
 // promise_base is the type-erased part of every promise: a node of the
-// delegation chain plus the coroutine's handle.
+// delegation chain (whose `frame` is the coroutine's).
 struct promise_base : chain_node {
-  std::coroutine_handle<> handle;
   bool plain_iter = false;  // the helper of yield_from(range): no send, no PEP 479
 
   static promise_base* of(chain_node* n) noexcept { return static_cast<promise_base*>(n); }
@@ -78,7 +77,10 @@ struct promise_base : chain_node {
   void start_op(gen_op o, void* value) noexcept {
     chain_node* t = top;
     if (o == gen_op::send) t->io = value;
-    t->entry = this;
+    // `entry` matters only while `active` (it is left stale when idle), and
+    // a consumer usually drives the same node: skip the store.
+    if (t->entry != this) [[unlikely]]
+      t->entry = this;
     t->op = o;
     t->outcome = gen_outcome::yielded;
     t->active = true;
@@ -90,19 +92,78 @@ struct promise_base : chain_node {
   // bookkeeping of its own: nothing runs between it and this return, so the
   // operation is marked over here.
   gen_outcome enter_leaf() {
-    of(top->leaf)->handle.resume();
+    std::coroutine_handle<>::from_address(top->leaf_frame).resume();
     chain_node* t = top;
     t->active = false;
     return t->outcome;
   }
 
-  gen_outcome resume(gen_op o, void* value) {
-    if (slow_path()) [[unlikely]]
-      return operate(o, value, nullptr, false);
-    start_op(o, value);
-    return enter_leaf();
+  // The fast path of next()/send() and of the iterator: this node is the
+  // top of its chain (usually true: consumers drive the outermost
+  // generator), started and idle. Then it is still the top when control
+  // comes back: nothing above it can cut it off, and it only leaves a chain
+  // it is below. So neither the test nor the end of the operation reads
+  // `top`. Everything else goes out of line.
+  bool fast_path() const noexcept { return top == this && !busy(); }
+
+  // run_top() runs operation `o` on the fast path and returns the yielded
+  // Y*, or null if this node finished (final_transfer() clears io), so that
+  // one test of the pointer stands for the outcome.
+  void* run_top(gen_op o, void* value) {
+    // start_op() with top == this spelled out (the compiler does not carry
+    // the equality over).
+    if (o == gen_op::send) io = value;
+    if (entry != this) [[unlikely]]
+      entry = this;
+    op = o;
+    outcome = gen_outcome::yielded;
+    active = true;
+    closing = false;
+    std::coroutine_handle<>::from_address(leaf_frame).resume();
+    active = false;
+    return io;
   }
-  gen_outcome resume_next() { return resume(gen_op::next, nullptr); }
+
+  // resume_yield() is next()/send(): the yielded Y*, or it throws what ended
+  // the generator.
+  void* resume_yield(gen_op o, void* value) {
+    if (!fast_path()) [[unlikely]]
+      return resume_slow(o, value);
+    void* v = run_top(o, value);
+    if (v == nullptr) [[unlikely]]
+      rethrow_top_end();
+    return v;
+  }
+  // The first next() is the common slow case; it needs none of operate()'s
+  // checks (a created node is the idle top of its own chain).
+  [[gnu::noinline]] void* resume_slow(gen_op o, void* value) {
+    if (o == gen_op::next && status == node_state::created) {
+      set_status(node_state::started);
+      void* v = run_top(o, value);
+      if (v == nullptr) rethrow_top_end();
+      return v;
+    }
+    const gen_outcome out = operate(o, value, nullptr, false);
+    if (out != gen_outcome::yielded) rethrow_end(out);
+    return top->io;
+  }
+
+  // resume_next() is the iterator's next(): it reports the end instead of
+  // throwing stop_iteration.
+  gen_outcome resume_next() {
+    if (!fast_path()) [[unlikely]]
+      return resume_next_slow();
+    run_top(gen_op::next, nullptr);
+    return outcome;
+  }
+  [[gnu::noinline]] gen_outcome resume_next_slow() {
+    if (status == node_state::created) {
+      set_status(node_state::started);
+      run_top(gen_op::next, nullptr);
+      return outcome;
+    }
+    return operate(gen_op::next, nullptr, nullptr, false);
+  }
 
   [[gnu::noinline]] gen_outcome operate(gen_op o, void* value, std::exception_ptr e, bool exit) {
     chain_node* t = top;
@@ -170,6 +231,9 @@ struct promise_base : chain_node {
     }
   }
 
+  // rethrow_top_end() reads the outcome itself: an argument would keep it in
+  // a register on the caller's hot path.
+  [[noreturn, gnu::noinline]] void rethrow_top_end() { rethrow_end(top->outcome); }
   [[noreturn, gnu::noinline]] void rethrow_end(gen_outcome o) {
     if (o == gen_outcome::raised) std::rethrow_exception(exc);
     throw stop_iteration();
@@ -201,7 +265,7 @@ struct promise_base : chain_node {
       }
       if (delegate != nullptr) delegate->detach();
     }
-    handle.destroy();
+    std::coroutine_handle<>::from_address(frame).destroy();
   }
 
   // --- body side -----------------------------------------------------------
@@ -226,13 +290,21 @@ struct promise_base : chain_node {
   }
 
   // woke() is what a yield returns: the S* of a send(), null for next().
+  // Without a send type an operation other than next is a throw. With one,
+  // next and send both stay on the straight path (a select, not a branch).
+  template <bool Sendable>
   void* woke() {
     chain_node* t = top;
-    if (t->op == gen_op::next) [[likely]]
+    const gen_op o = t->op;
+    if constexpr (!Sendable) {
+      if (o != gen_op::next) [[unlikely]]
+        woke_throw();
       return nullptr;
-    if (t->op == gen_op::send && !plain_iter) [[likely]]
-      return t->io;
-    woke_throw();
+    } else {
+      if (o == gen_op::throw_ || (o == gen_op::send && plain_iter)) [[unlikely]]
+        woke_throw();
+      return o == gen_op::send ? t->io : nullptr;
+    }
   }
   [[noreturn, gnu::noinline]] void woke_throw() {
     if (top->op == gen_op::send) green::detail::throw_range_has_no_send();  // rule 23
@@ -255,16 +327,19 @@ struct promise_base : chain_node {
         t->entry = nullptr;
       }
       outcome = exc ? gen_outcome::raised : gen_outcome::returned;
+      io = nullptr;  // see run_top()
       active = false;
       return std::noop_coroutine();
     }
     chain_node* o = outer;
     detach();
     o->wake = wake_reason::sub_finished;
-    return of(o)->handle;
+    return std::coroutine_handle<>::from_address(o->frame);
   }
 
-  void unhandled_exception() noexcept {
+  // Out of line: inlined, its handlers keep the promise in a second
+  // callee-saved register, which every resumption then saves and restores.
+  [[gnu::noinline]] void unhandled_exception() noexcept {
     if (!plain_iter) {
       try {
         throw;
@@ -299,7 +374,7 @@ struct promise_base : chain_node {
     link(sub);
     t->op = gen_op::next;
     t->io = nullptr;
-    return of(t->leaf)->handle;
+    return std::coroutine_handle<>::from_address(t->leaf_frame);
   }
 
   // delegation_result() is the end of yield_from: true if sub returned a
@@ -329,7 +404,10 @@ struct promise_base : chain_node {
     }
   }
 
-  void check_delegate(promise_base* sub) const {
+  // Always inline: GCC stops inlining it into bodies (the hot label of the
+  // yield awaiter changes its estimates), and each yield_from then pays a
+  // call.
+  [[gnu::always_inline]] void check_delegate(promise_base* sub) const {
     if (sub == this || sub->is_running()) green::detail::throw_already_executing();  // rule 8
     if (sub->status != node_state::closed && sub->outer != nullptr) {
       green::detail::throw_delegated_twice();
@@ -362,7 +440,18 @@ struct yield_awaiter {
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<>) const noexcept {}
   S await_resume() const {
-    void* s = p->woke();
+    // Telling GCC that a yield's resumption is hot makes its resume switch
+    // test the yield's index first and lay the body out straight from there
+    // to the next suspension. Without it GCC lays a body's loop out after the
+    // code that enters the loop the first time, and every item pays two more
+    // taken jumps. (Marking the first entry cold instead moves it to
+    // .text.unlikely, which costs bodies that run once, like tree_walk's.)
+#if defined(__GNUC__) && !defined(__clang__)
+    goto resumed;
+  resumed:
+    __attribute__((hot));
+#endif
+    void* s = p->template woke<!std::is_void_v<S>>();
     if constexpr (!std::is_void_v<S>) {
       if (s != nullptr) return std::move(*static_cast<S*>(s));
       if constexpr (std::is_default_constructible_v<S>) {
@@ -380,13 +469,23 @@ struct yield_copy_awaiter : yield_awaiter<S> {
   void await_suspend(std::coroutine_handle<>) noexcept { this->p->top->io = std::addressof(copy); }
 };
 
+// final_awaiter finds the promise through the handle: holding a pointer
+// would keep one more register live across the end of every body.
+template <class P>
 struct final_awaiter {
-  promise_base* p;
   bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
-    return p->final_transfer();
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
+    return h.promise().final_transfer();
   }
-  void await_resume() const noexcept {}
+  void await_resume() const noexcept {
+    // Resuming a finished coroutine is undefined; saying so keeps this
+    // resume point out of the way of the yields' (see yield_awaiter).
+#if defined(__GNUC__) && !defined(__clang__)
+    goto never;
+  never:
+    __attribute__((cold));
+#endif
+  }
 };
 
 // A yield_from() tag: Sub is generator& (borrowed) or generator (owned).
@@ -415,13 +514,15 @@ generator<Y, S, void> range_helper(Rg& range);
 
 template <class Y, class S, class R>
 struct promise : promise_result<R> {
-  promise() noexcept { this->handle = std::coroutine_handle<promise>::from_promise(*this); }
+  promise() noexcept {
+    this->frame = this->leaf_frame = std::coroutine_handle<promise>::from_promise(*this).address();
+  }
 
   generator<Y, S, R> get_return_object() noexcept {
     return generator<Y, S, R>(std::coroutine_handle<promise>::from_promise(*this));
   }
   std::suspend_always initial_suspend() const noexcept { return {}; }  // rule 1
-  final_awaiter final_suspend() const noexcept { return {const_cast<promise*>(this)}; }
+  final_awaiter<promise> final_suspend() const noexcept { return {}; }
 
   yield_awaiter<S> yield_value(std::remove_cvref_t<Y>&& v) noexcept {
     this->top->io = std::addressof(v);
@@ -573,20 +674,13 @@ class [[nodiscard]] generator {
         green::detail::throw_no_default_send();
       }
     }
-    detail::promise_base& p = h_.promise();
-    const detail::gen_outcome o = p.resume(detail::gen_op::next, nullptr);
-    if (o != detail::gen_outcome::yielded) [[unlikely]]
-      p.rethrow_end(o);
-    return std::move(*static_cast<Y*>(p.top->io));
+    return std::move(*static_cast<Y*>(h_.promise().resume_yield(detail::gen_op::next, nullptr)));
   }
 
   template <class T = S>
   requires(!std::is_void_v<T> && std::is_same_v<T, S>) Y send(std::type_identity_t<T> value) {
     detail::promise_base& p = h_.promise();
-    const detail::gen_outcome o = p.resume(detail::gen_op::send, std::addressof(value));
-    if (o != detail::gen_outcome::yielded) [[unlikely]]
-      p.rethrow_end(o);
-    return std::move(*static_cast<Y*>(p.top->io));
+    return std::move(*static_cast<Y*>(p.resume_yield(detail::gen_op::send, std::addressof(value))));
   }
 
   Y throw_(std::exception_ptr e) {
