@@ -219,7 +219,7 @@ class value {
   // copy_words() copies the buffer as two 8-byte words. A switch's receiver
   // reads the buffer right after the sender wrote it; one 16-byte load
   // spanning the sender's two 8-byte stores cannot be forwarded from the
-  // store buffer and stalls (about 3 ns a switch here). The empty asm keeps
+  // store buffer and stalls (about 1 ns a round trip here). The empty asm keeps
   // the compiler from merging the two copies into that 16-byte load.
   void copy_words(const value& other) noexcept {
     std::uint64_t w0;
