@@ -174,13 +174,19 @@ int main(int argc, char** argv) {
               load[0], load[1], load[2]);
   std::printf("%-31s %9s %11s %11s   %-17s %s\n", "row", "ns/op", "/ raw RT", "/ cxx20", "target",
               "");
+  // A greenlet round trip is two jump_fcontext calls plus work, so a raw
+  // round trip slower than it means the raw row hit a placement stall (seen
+  // in this -O2 build: over 100 ns against 7.7 ns in the Release benchmark).
+  // Ratios against it would be meaningless, so no verdict rests on it.
+  const bool raw_disturbed = raw > median(rows[0].ns);
   for (const auto& r : rows) {
     const double m = median(r.ns);
     std::string verdict;
     if (r.goal[0] != '\0') {
-      const double ratio = std::strstr(r.goal, "cxx20") ? m / cxx : m / raw;
+      const bool vs_cxx = std::strstr(r.goal, "cxx20") != nullptr;
+      const double ratio = vs_cxx ? m / cxx : m / raw;
       const double limit = std::atof(r.goal + 3);
-      verdict = ratio <= limit ? "met" : "missed";
+      verdict = !vs_cxx && raw_disturbed ? "(no verdict)" : ratio <= limit ? "met" : "missed";
     }
     std::printf("%-31s %9.2f %10.2fx %10.2fx   %-17s %s\n", r.name, m, m / raw, m / cxx, r.goal,
                 verdict.c_str());
@@ -190,5 +196,10 @@ int main(int argc, char** argv) {
       "cxx20 = gen_next/cxx20_minimal.\n"
       "Indicative only (short samples, shared machine): `make bench` measures every row "
       "and writes build/bench/report.md; bench/check judges the targets.\n");
+  if (raw_disturbed) {
+    std::printf(
+        "The raw round trip came out slower than the greenlet one built on it: a code or stack "
+        "placement stall in this build, so no verdict is given against it.\n");
+  }
   return 0;
 }
