@@ -206,15 +206,20 @@ void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet
   return v;
 }
 
+// plain_arrival() is true when a switch into `self` from `from` needs none
+// of arrive_slow()'s work: the test on every switch's receiving side.
+inline bool plain_arrival(const thread_state& ts, const greenlet_state* self,
+                          const greenlet_state* from) noexcept {
+  return __builtin_expect(!(self->has_exc | from->orphaned | ts.tracing |
+                            (from->state.load(std::memory_order_relaxed) == status::dead)),
+                          1);
+}
+
 // arrive() runs in `self` right after a switch into it, from `from`, and
 // produces what its switch_() returns.
 inline value arrive(thread_state& ts, greenlet_state* self, greenlet_state* from) {
   value* src = std::exchange(self->in_value, nullptr);
-  if (__builtin_expect(self->has_exc | from->orphaned | ts.tracing |
-                           (from->state.load(std::memory_order_relaxed) == status::dead),
-                       0)) {
-    return arrive_slow(ts, self, from, src);
-  }
+  if (!plain_arrival(ts, self, from)) return arrive_slow(ts, self, from, src);
   if (src == nullptr) return value();
   return value(std::move(*src));
 }
@@ -264,11 +269,7 @@ void switch_in_void(switch_transfer t) {
   thread_state& ts = *tls_state;
   greenlet_state* self = ts.current;
   value* src = std::exchange(self->in_value, nullptr);
-  if (__builtin_expect(self->has_exc | from->orphaned | ts.tracing |
-                           (from->state.load(std::memory_order_relaxed) == status::dead),
-                       0)) {
-    (void)arrive_slow(ts, self, from, src);
-  }
+  if (!plain_arrival(ts, self, from)) (void)arrive_slow(ts, self, from, src);
 }
 
 namespace {

@@ -138,10 +138,8 @@ struct promise_base : chain_node {
   // checks (a created node is the idle top of its own chain).
   [[gnu::noinline]] void* resume_slow(gen_op o, void* value) {
     if (o == gen_op::next && status == node_state::created) {
-      set_status(node_state::started);
-      void* v = run_top(o, value);
-      if (v == nullptr) rethrow_top_end();
-      return v;
+      set_status(node_state::started);  // now on the fast path
+      return resume_yield(o, value);
     }
     const gen_outcome out = operate(o, value, nullptr, false);
     if (out != gen_outcome::yielded) rethrow_end(out);
@@ -158,9 +156,8 @@ struct promise_base : chain_node {
   }
   [[gnu::noinline]] gen_outcome resume_next_slow() {
     if (status == node_state::created) {
-      set_status(node_state::started);
-      run_top(gen_op::next, nullptr);
-      return outcome;
+      set_status(node_state::started);  // now on the fast path
+      return resume_next();
     }
     return operate(gen_op::next, nullptr, nullptr, false);
   }
