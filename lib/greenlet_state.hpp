@@ -42,6 +42,9 @@ struct thread_record {
   std::atomic<greenlet_state*> current{nullptr};
   std::mutex deleteme_mutex;
   std::vector<greenlet_state*> deleteme;  // killed by the owner on its next API call
+  // Parent links to this thread's greenlets dropped on other threads: the
+  // owner drops them (see greenlet_state::local_links) on its next API call.
+  std::vector<greenlet_state*> link_releases;
   std::atomic<bool> has_deleteme{false};
 
   void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
@@ -64,6 +67,15 @@ struct greenlet_state {
   runnable* run = nullptr;                      // the function, until it starts
   bool run_inline = false;    // `run` lives in this state's allocation (not new'ed)
   bool cached_block = false;  // the allocation is kCachedBlock bytes (see thread_state)
+  bool link_local = false;    // this greenlet's link to `parent` is one of its local_links
+  // Parent links taken on this greenlet's own thread, counted without
+  // atomics: together they hold ONE reference in `refs`, taken when the
+  // count leaves 0 and dropped when it returns to 0. Only the owning thread
+  // touches it while that thread lives; after it exits, other threads touch
+  // it under the thread record's deleteme_mutex. A main greenlet's count
+  // starts at 1 (held by its thread), so spawning and dropping children of
+  // main costs no atomic operation at all.
+  std::uint32_t local_links = 0;
   stack_options stack_opts;
   stack_block stack;
 

@@ -317,6 +317,28 @@ BOOST_AUTO_TEST_CASE(warm_spawn_reuses_pooled_stack_without_mapping) {
 }
 
 // set_default_stack_size(): below 16 KiB is an error; 16 KiB is accepted.
+// A stack that cannot be mapped (1 PiB: more address space than the
+// process has) makes the first switch throw green::error, with nothing
+// changed: the greenlet stays unstarted, its function never ran, and the
+// greenlet that switched goes on.
+BOOST_AUTO_TEST_CASE(first_switch_whose_stack_cannot_be_mapped_throws_and_leaves_it_unstarted) {
+  const std::size_t in_use = green::get_stack_stats().in_use;
+  bool ran = false;
+  green::greenlet g([&ran] { ran = true; }, green::stack_options{.size = std::size_t{1} << 50});
+  std::string message;
+  try {
+    g.switch_();
+  } catch (const green::error& e) {
+    message = e.what();
+  }
+  BOOST_TEST(message.find("cannot map a greenlet stack") != std::string::npos, message);
+  BOOST_TEST(!ran);
+  BOOST_TEST(!g.started());
+  BOOST_TEST(!g.dead());
+  BOOST_TEST(green::getcurrent().is_main());
+  BOOST_TEST(green::get_stack_stats().in_use == in_use);
+}
+
 BOOST_AUTO_TEST_CASE(default_stack_size_below_16_kib_throws_error) {
   const std::size_t original = green::default_stack_size();
   BOOST_TEST(original >= 16 * KiB);

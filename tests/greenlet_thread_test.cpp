@@ -544,4 +544,114 @@ BOOST_AUTO_TEST_CASE(thread_exit_kills_greenlet_held_by_thread_local) {
   BOOST_TEST((killed_in == helper_id));
 }
 
+// Parent links (a C++ specific: green counts a child's link to a parent of
+// its own thread without atomics, lib/greenlet_state.hpp). A child freed on
+// another thread still gives its link back, so the parent thread's main
+// greenlet is freed once nothing leads to it; the fixture's main-greenlet
+// count catches one that is not. These cover each way a link comes back.
+
+// The owner is alive: the link goes back through the owner's queue and is
+// dropped at its next green call, before it exits.
+BOOST_AUTO_TEST_CASE(child_freed_on_other_thread_while_its_thread_lives_returns_its_link) {
+  const std::size_t mains = green::debug::live_main_greenlets();
+  std::optional<green::greenlet> child;
+  std::binary_semaphore handed_over{0};
+  std::binary_semaphore dropped{0};
+  int result = 0;
+  std::thread owner([&] {
+    green::greenlet g([](int x) { return x + 1; });
+    result = green::value_cast<int>(g.switch_(41));
+    child = std::move(g);  // dead, and this thread keeps no handle
+    handed_over.release();
+    dropped.acquire();
+    green::greenlet after([] {});  // a green call: takes the queued link back
+    after.switch_();
+  });
+  handed_over.acquire();
+  BOOST_TEST(child->dead());
+  BOOST_TEST(green::debug::live_main_greenlets() == mains + 1);
+  child.reset();  // frees the child here, its parent is the owner's main
+  dropped.release();
+  owner.join();
+  BOOST_TEST(result == 42);
+  BOOST_TEST(green::debug::live_main_greenlets() == mains);
+}
+
+// The owner has exited: the last link is what keeps its main greenlet, which
+// goes with the child that held it.
+BOOST_AUTO_TEST_CASE(child_freed_after_its_thread_exited_frees_that_threads_main) {
+  const std::size_t mains = green::debug::live_main_greenlets();
+  std::optional<green::greenlet> dead_child;
+  std::optional<green::greenlet> unstarted_child;
+  std::thread([&] {
+    green::greenlet g([] {});
+    g.switch_();
+    dead_child = std::move(g);
+    unstarted_child.emplace([] {});
+  }).join();
+  BOOST_TEST(green::debug::live_main_greenlets() == mains + 1);
+  BOOST_TEST(dead_child->parent()->is_main());
+  BOOST_TEST(dead_child->parent()->dead());  // its thread exited
+  dead_child.reset();
+  BOOST_TEST(green::debug::live_main_greenlets() == mains + 1);  // still led to
+  unstarted_child.reset();
+  BOOST_TEST(green::debug::live_main_greenlets() == mains);
+}
+
+// set_parent() from another thread gives the old link back the same way.
+BOOST_AUTO_TEST_CASE(unstarted_child_reparented_on_other_thread_returns_its_old_link) {
+  const std::size_t mains = green::debug::live_main_greenlets();
+  std::optional<green::greenlet> child;
+  bool ran = false;
+  std::thread([&] { child.emplace([&ran] { ran = true; }); }).join();
+  BOOST_TEST(green::debug::live_main_greenlets() == mains + 1);
+  child->set_parent(green::getcurrent());
+  BOOST_TEST(green::debug::live_main_greenlets() == mains);
+  child->switch_();  // it runs here now, and ends back here
+  BOOST_TEST(ran);
+  BOOST_TEST(child->dead());
+  child.reset();
+}
+
+// Many threads each free children of the others while those live, and of
+// exited ones: every main greenlet is freed in the end.
+BOOST_AUTO_TEST_CASE(children_freed_across_many_threads_free_every_main_greenlet) {
+  const std::size_t mains = green::debug::live_main_greenlets();
+  constexpr int kThreads = 4;
+  constexpr int kChildren = 200;
+  std::mutex mutex;
+  std::vector<green::greenlet> shared;  // children made by every thread
+  std::latch made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      std::vector<green::greenlet> mine;
+      for (int i = 0; i < kChildren; ++i) {
+        mine.emplace_back([] {});
+        if (i % 2 == 0) mine.back().switch_();  // half dead, half unstarted
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (auto& g : mine) shared.push_back(std::move(g));
+      }
+      made.arrive_and_wait();
+      // Each thread frees a slice of everyone's children, most of them made
+      // by threads that are still running.
+      std::vector<green::greenlet> slice;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (int i = 0; i < kChildren; ++i) {
+          slice.push_back(std::move(shared.back()));
+          shared.pop_back();
+        }
+      }
+      slice.clear();
+      (void)green::getcurrent();  // takes back links queued to this thread
+    });
+  }
+  for (auto& th : threads) th.join();
+  BOOST_TEST(shared.empty());
+  BOOST_TEST(green::debug::live_main_greenlets() == mains);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -26,6 +26,12 @@ GREEN_API void set_counting(bool on) noexcept;
 // counting was on that still exist in the process, whatever their state.
 GREEN_API std::size_t live_greenlets() noexcept;
 
+// live_main_greenlets() counts main greenlets that still exist: one per
+// thread that uses green, plus those of exited threads that something still
+// references (a handle, or a greenlet whose parent chain leads there). Always
+// on.
+GREEN_API std::size_t live_main_greenlets() noexcept;
+
 }  // namespace green::debug
 
 #endif  // GREEN_DEBUG_HPP

@@ -12,6 +12,7 @@
 #include <cstddef>
 
 #include "green/debug.hpp"
+#include "green/greenlet.hpp"
 #include "green/stack.hpp"
 
 namespace green::test {
@@ -23,11 +24,20 @@ inline const bool counting_enabled = (green::debug::set_counting(true), true);
 struct leak_check {
   std::size_t live_before = green::debug::live_greenlets();
   std::size_t stacks_before = green::get_stack_stats().in_use;
+  // Counted after this thread's own main greenlet exists.
+  std::size_t mains_before =
+      (static_cast<void>(green::getcurrent()), green::debug::live_main_greenlets());
 
   ~leak_check() {
     BOOST_CHECK_MESSAGE(green::debug::live_greenlets() == live_before,
                         "leaked greenlets: " << green::debug::live_greenlets() << " alive, "
                                              << live_before << " before the test");
+    // A main greenlet of a thread the case started is freed with the
+    // last greenlet that leads to it; one that outlives the case leaked.
+    BOOST_CHECK_MESSAGE(green::debug::live_main_greenlets() == mains_before,
+                        "leaked main greenlets of exited threads: "
+                            << green::debug::live_main_greenlets() << " alive, " << mains_before
+                            << " before the test");
     BOOST_CHECK_MESSAGE(green::get_stack_stats().in_use == stacks_before,
                         "leaked stacks: " << green::get_stack_stats().in_use << " in use, "
                                           << stacks_before << " before the test");
