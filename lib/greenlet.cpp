@@ -625,7 +625,7 @@ void free_state(greenlet_state* s) noexcept {
   const bool cached_size = s->cached_block;
   s->~greenlet_state();
   thread_state* ts = tls_state;
-  if (cached_size && ts != nullptr && ts->free_blocks.size() < kCachedBlocks) {
+  if (cached_size && ts != nullptr && ts->free_blocks.size() < ts->free_blocks_limit) {
     ts->free_blocks.push_back(s);  // capacity reserved: never throws
     return;
   }
@@ -652,7 +652,7 @@ runnable::~runnable() = default;
 
 thread_state::thread_state() {
   machine_context::init_thread();
-  free_blocks.reserve(kCachedBlocks);
+  free_blocks.reserve(free_blocks_limit);
   rec = new thread_record;
   main = new greenlet_state;
   main->is_main = true;

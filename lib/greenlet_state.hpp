@@ -117,11 +117,7 @@ static_assert(std::is_standard_layout_v<machine_context>);
 
 // A state with a function of up to 64 bytes fits a cached block.
 inline constexpr std::size_t kCachedBlock = 320;
-#if defined(GREEN_ASAN)
-inline constexpr std::size_t kCachedBlocks = 0;  // let ASan see every use after free
-#else
 inline constexpr std::size_t kCachedBlocks = 64;
-#endif
 static_assert(sizeof(greenlet_state) + 64 <= kCachedBlock);
 
 void retain(greenlet_state* g) noexcept;
@@ -148,6 +144,8 @@ struct thread_state {
   // on this thread: a spawn then costs no malloc/free pair (about 120
   // instructions). States freed on other threads go back to the heap.
   std::vector<void*> free_blocks;
+  // No cache under ASan or valgrind: they must see every use after free.
+  std::size_t free_blocks_limit = under_checker() ? 0 : kCachedBlocks;
 
   thread_state();
   ~thread_state();

@@ -239,6 +239,23 @@ void unmap_stack(stack_block& b) noexcept {
 // ASan may still have the previous owner's frames poisoned (use-after-scope),
 // and valgrind marks what lay below the previous owner's stack pointer as
 // inaccessible, although the new owner's first frames land there.
+bool under_checker() noexcept {
+#if defined(GREEN_ASAN)
+  return true;
+#elif defined(GREEN_HAVE_VALGRIND)
+  // Memcheck answers its own requests (with -1). Other tools return the
+  // default 0: they track no definedness, and callgrind's instruction counts
+  // (make bench-instr) then measure the path a real run takes.
+  static const bool memcheck = [] {
+    char probe = 0;
+    return VALGRIND_MAKE_MEM_DEFINED(&probe, 1) != 0;
+  }();
+  return memcheck;
+#else
+  return false;
+#endif
+}
+
 void forget_previous_owner(stack_block& b) noexcept {
 #if defined(GREEN_ASAN)
   ASAN_UNPOISON_MEMORY_REGION(b.base + b.guard, b.usable());
@@ -261,7 +278,7 @@ stack_block stack_pool::acquire_slow(std::size_t usable, guard_policy policy) {
       stack_block b = *it;
       free_.erase(std::next(it).base());
       ++in_use_;
-      forget_previous_owner(b);
+      if (checkers_) forget_previous_owner(b);
       return b;
     }
   }
