@@ -43,11 +43,11 @@ IMPL_ORDER = [
     "python_greenlet", "python_generator",
 ]
 SCENARIO_ORDER = [
-    "switch_roundtrip", "gen_next", "gen_send", "yield_from", "nested_yield", "spawn_finish",
+    "switch_roundtrip", "switch_fp_flags", "gen_next", "gen_send", "yield_from", "nested_yield", "spawn_finish",
     "kill_suspended", "tree_walk", "pipeline", "pingpong_many", "memory_parked",
 ]
 UNIT_OF = {
-    "switch_roundtrip": "round trip", "gen_next": "item", "gen_send": "item",
+    "switch_roundtrip": "round trip", "switch_fp_flags": "round trip", "gen_next": "item", "gen_send": "item",
     "yield_from": "item", "nested_yield": "item", "spawn_finish": "unit",
     "kill_suspended": "unit", "tree_walk": "leaf", "pipeline": "line",
     "pingpong_many": "hand-off", "memory_parked": "unit",

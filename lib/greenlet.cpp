@@ -348,16 +348,17 @@ switch_transfer switch_out(greenlet_state* t, value* payload) {
 
 value switch_in(switch_transfer t, value* payload) {
   if (__builtin_expect(t.fctx == nullptr, 0)) return std::move(*payload);
-  machine_context* from = machine_context::arrived(t);
   thread_state& ts = *tls_state;
-  return arrive(ts, ts.current, greenlet_state::of(from));
+  greenlet_state* self = ts.current;
+  machine_context* from = machine_context::arrived(t, &self->ctx);
+  return arrive(ts, self, greenlet_state::of(from));
 }
 
 void switch_in_void(switch_transfer t) {
   if (__builtin_expect(t.fctx == nullptr, 0)) return;
-  greenlet_state* from = greenlet_state::of(machine_context::arrived(t));
   thread_state& ts = *tls_state;
   greenlet_state* self = ts.current;
+  greenlet_state* from = greenlet_state::of(machine_context::arrived(t, &self->ctx));
   value* src = std::exchange(self->in_value, nullptr);
   if (!plain_arrival(ts, self, from)) (void)arrive_slow(ts, self, from, src);
 }
