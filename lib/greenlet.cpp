@@ -539,12 +539,16 @@ void last_reference_gone(greenlet_state* g) noexcept {
   thread_state* ts = tls_state;
   if (ts == nullptr || ts->rec != owner) {
     // Spec 1.13: killed on its own thread, at that thread's next green call.
+    // release() makes the last decrement of a living greenlet on its own
+    // thread, so this is only a safety net: the reference comes back, and
+    // the owner drops it as a deferred release.
     std::unique_lock<std::mutex> lock(owner->deleteme_mutex);
     if (!owner->alive.load(std::memory_order_acquire)) {
       lock.unlock();
       destroy_state(g);
       return;
     }
+    g->refs.store(1, std::memory_order_relaxed);
     owner->deleteme.push_back(g);
     owner->has_deleteme.store(true, std::memory_order_release);
     return;
@@ -635,16 +639,49 @@ void free_state(greenlet_state* s) noexcept {
 
 void retain(greenlet_state* g) noexcept { g->refs.fetch_add(1, std::memory_order_relaxed); }
 
+namespace {
+
+// release_foreign() drops a reference to a started, living greenlet from a
+// thread other than its own. Its own thread makes the decrement, at its next
+// green call: only code on that thread can copy the borrowed handle that
+// getcurrent() returns, so a count that reaches zero there can never be
+// revived by such a copy afterwards. (Decrementing here, a copy made in the
+// greenlet between this drop and the owner's next green call made a handle
+// to a greenlet the owner then freed.)
+[[gnu::noinline]] void release_foreign(greenlet_state* g, thread_record* owner) noexcept {
+  {
+    std::lock_guard<std::mutex> lock(owner->deleteme_mutex);
+    if (owner->alive.load(std::memory_order_relaxed)) {
+      owner->deleteme.push_back(g);
+      owner->has_deleteme.store(true, std::memory_order_release);
+      return;
+    }
+  }
+  // Its thread has exited: nothing can copy a borrowed handle any more.
+  if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
+}
+
+}  // namespace
+
 void release(greenlet_state* g) noexcept {
+  const status st = g->state.load(std::memory_order_relaxed);
   // The sole reference to a greenlet that cannot run (dead or unstarted)
   // needs no atomic decrement: no other handle exists to copy it from, and
   // nothing runs on it that could copy its borrowed current() handle. This
   // saves a locked instruction on every spawn. A running or suspended one
   // takes the ordinary path: its own code may copy current() at any time.
-  if (g->refs.load(std::memory_order_acquire) == 1 &&
-      g->state.load(std::memory_order_relaxed) != status::active) {
-    last_reference_gone(g);
-    return;
+  if (st != status::active) {
+    if (g->refs.load(std::memory_order_acquire) == 1) {
+      last_reference_gone(g);
+      return;
+    }
+  } else {
+    thread_record* owner = g->thread.load(std::memory_order_relaxed);
+    thread_state* ts = tls_state;
+    if (__builtin_expect(ts == nullptr || ts->rec != owner, 0)) {
+      release_foreign(g, owner);
+      return;
+    }
   }
   if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
 }
@@ -689,7 +726,11 @@ thread_state::~thread_state() {
   tls_state = nullptr;
   tls_torn_down = true;
   for (greenlet_state* g : late_links) drop_local_link_after_exit(rec, g);
-  for (greenlet_state* g : late) destroy_state(g);
+  // Releases that came too late to run anything: the thread no longer
+  // lives, so a last one frees its greenlet unrun (spec 1.13).
+  for (greenlet_state* g : late) {
+    if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
+  }
   // The thread is no longer alive, so releasing these frees them unrun.
   for (greenlet_state* g : zombies) release(g);
   zombies.clear();
@@ -731,7 +772,11 @@ void thread_state::process_deleteme() {
   for (greenlet_state* p : links) {
     if (--p->local_links == 0) release(p);
   }
-  for (greenlet_state* g : victims) last_reference_gone(g);
+  // References other threads dropped (release_foreign()): the last one
+  // kills the greenlet here, on its own thread (spec 1.13).
+  for (greenlet_state* g : victims) {
+    if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
+  }
 }
 
 }  // namespace detail

@@ -5,10 +5,11 @@
 //
 // Ownership:
 //   * A greenlet_state is reference counted (atomic: handles may be copied
-//     and dropped on any thread). Handles, a child's parent link and the
-//     thread (for its main greenlet) hold references. The running greenlet
-//     is NOT referenced by the thread: if its last handle goes away while it
-//     runs, it is marked orphaned and killed as soon as it switches out.
+//     and dropped on any thread; but the count of a started, living greenlet
+//     only goes down on its own thread, see release_foreign()). Handles, a child's parent link and
+//     the thread (for its main greenlet) hold references. The running greenlet is NOT referenced by
+//     the thread: if its last handle goes away while it runs, it is marked orphaned and killed as
+//     soon as it switches out.
 //   * Everything except `refs`, `status` and `thread` is touched only by the
 //     owning thread.
 
@@ -41,7 +42,9 @@ struct thread_record {
   // refuse touching a greenlet that runs elsewhere.
   std::atomic<greenlet_state*> current{nullptr};
   std::mutex deleteme_mutex;
-  std::vector<greenlet_state*> deleteme;  // killed by the owner on its next API call
+  // References to living greenlets of this thread dropped on other threads:
+  // the owner drops them on its next API call (release_foreign()).
+  std::vector<greenlet_state*> deleteme;
   // Parent links to this thread's greenlets dropped on other threads: the
   // owner drops them (see greenlet_state::local_links) on its next API call.
   std::vector<greenlet_state*> link_releases;

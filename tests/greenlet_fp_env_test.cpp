@@ -15,6 +15,7 @@
 
 #include "green/greenlet.hpp"
 #include "support/fixtures.hpp"
+#include "support/sanitizers.hpp"
 
 namespace {
 
@@ -25,8 +26,16 @@ void raise_inexact() {
   static_cast<void>(third);
 }
 
-// A flag is raised in a greenlet other than the one that checks it.
 bool inexact_raised() { return std::fetestexcept(FE_INEXACT) != 0; }
+
+// Valgrind does not model the exception flags (fetestexcept() reads 0).
+bool flags_observable() {
+  if (RUNNING_ON_VALGRIND) {
+    BOOST_TEST_MESSAGE("skipped under valgrind: it does not model MXCSR's exception flags");
+    return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -51,6 +60,7 @@ BOOST_AUTO_TEST_CASE(rounding_mode_set_in_a_greenlet_stays_in_that_greenlet) {
 }
 
 BOOST_AUTO_TEST_CASE(greenlet_keeps_the_exception_flags_it_raised_across_a_switch) {
+  if (!flags_observable()) return;
   bool seen_in_g = true;
   green::greenlet g([&] {
     seen_in_g = inexact_raised();
@@ -67,6 +77,7 @@ BOOST_AUTO_TEST_CASE(greenlet_keeps_the_exception_flags_it_raised_across_a_switc
 }
 
 BOOST_AUTO_TEST_CASE(greenlet_started_after_a_flag_was_raised_starts_with_it) {
+  if (!flags_observable()) return;
   std::feclearexcept(FE_ALL_EXCEPT);
   raise_inexact();
   bool seen_at_start = false;
@@ -80,6 +91,7 @@ BOOST_AUTO_TEST_CASE(greenlet_started_after_a_flag_was_raised_starts_with_it) {
 // math. Within two round trips the other's saved state has the flag too, so
 // the switches stop reloading a different MXCSR.
 BOOST_AUTO_TEST_CASE(flag_raised_in_one_of_two_ping_ponging_greenlets_spreads_to_the_other) {
+  if (!flags_observable()) return;
   std::vector<bool> seen;
   green::greenlet g([&] {
     for (;;) {

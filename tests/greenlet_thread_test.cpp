@@ -544,6 +544,46 @@ BOOST_AUTO_TEST_CASE(thread_exit_kills_greenlet_held_by_thread_local) {
   BOOST_TEST((killed_in == helper_id));
 }
 
+// A C++ specific (Python's getcurrent() returns a new reference): green's
+// getcurrent() is a borrowed handle, and copying it makes a real one. The
+// last real handle dropped on another thread while the greenlet runs must
+// not let its owner free it under a copy made from the borrowed handle
+// afterwards: the release itself waits for the owner thread.
+BOOST_AUTO_TEST_CASE(copy_of_borrowed_current_made_after_a_foreign_drop_keeps_the_greenlet) {
+  std::optional<green::greenlet> handed;
+  std::optional<green::greenlet> kept;  // the copy, made inside the greenlet
+  std::uint64_t id = 0;
+  bool kept_is_it = false;
+  bool kept_is_dead = false;
+  std::binary_semaphore handed_over{0};
+  std::binary_semaphore dropped{0};
+  std::thread owner([&] {
+    green::greenlet g([&] {
+      const green::greenlet& me = green::getcurrent();  // borrowed, taken early
+      handed_over.release();
+      dropped.acquire();  // the other thread dropped the only real handle
+      kept = me;          // a real handle again: no green call in between
+    });
+    id = g.id();
+    handed = std::move(g);
+    handed->switch_();  // g ends here, by returning (no switch_() of its own)
+    // The next green calls on this thread must not free g: `kept` holds it.
+    for (int i = 0; i < 4; ++i) {
+      green::greenlet fresh([] {});
+      fresh.switch_();
+    }
+    kept_is_it = kept->id() == id;
+    kept_is_dead = kept->dead();
+    kept.reset();
+  });
+  handed_over.acquire();
+  handed.reset();  // on this thread, while g runs on the owner
+  dropped.release();
+  owner.join();
+  BOOST_TEST(kept_is_it);
+  BOOST_TEST(kept_is_dead);
+}
+
 // Parent links (a C++ specific: green counts a child's link to a parent of
 // its own thread without atomics, lib/greenlet_state.hpp). A child freed on
 // another thread still gives its link back, so the parent thread's main
