@@ -149,7 +149,9 @@ class GREEN_API generator_core : public chain_node {
   }
   // woke() runs when an operation resumes a parked yield.
   void* woke(bool sendable) {
-    if (__builtin_expect(top->op == gen_op::next, 1)) return nullptr;
+    const gen_op op = top->op;
+    if (__builtin_expect(op == gen_op::next, 1)) return nullptr;
+    if (__builtin_expect(op == gen_op::send && sendable, 1)) return top->io;
     return woke_slow(sendable);
   }
   void* woke_slow(bool sendable);
