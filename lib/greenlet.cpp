@@ -346,6 +346,21 @@ switch_transfer switch_out(greenlet_state* t, value* payload) {
   return switch_out_cold(t, payload);
 }
 
+namespace {
+[[gnu::noinline]] switch_transfer switch_out_noting_slow(greenlet_state* t,
+                                                         const greenlet** leaving) {
+  *leaving = &greenlet::current();  // creates the thread's state, or throws
+  return switch_out(t, nullptr);
+}
+}  // namespace
+
+switch_transfer switch_out_noting(greenlet_state* t, const greenlet** leaving) {
+  thread_state* ts = tls_state;
+  if (__builtin_expect(ts == nullptr, 0)) return switch_out_noting_slow(t, leaving);
+  *leaving = &ts->current->self;
+  return switch_out(t, nullptr);  // tail calls: no `ret` crosses the stacks
+}
+
 value switch_in(switch_transfer t, value* payload) {
   if (__builtin_expect(t.fctx == nullptr, 0)) return std::move(*payload);
   thread_state& ts = *tls_state;

@@ -103,11 +103,12 @@ class GREEN_API generator_core : public chain_node {
             0)) {
       return yield_slow(value, sendable);
     }
-    resume_ = &getcurrent();
     t->io = value;
     t->outcome = gen_outcome::yielded;
     t->active = false;
-    switch_in_void(switch_out(t->consumer_->native_handle(), nullptr));
+    // Parks: resume_ becomes this greenlet, what getcurrent() returns (a
+    // body runs in a greenlet, so its thread's green state exists).
+    switch_in_void(switch_out_noting(t->consumer_->native_handle(), &resume_));
     return woke(sendable);
   }
   // yield_from_() delegates to `sub` until it finishes. Returns true if sub
@@ -133,7 +134,9 @@ class GREEN_API generator_core : public chain_node {
   gen_outcome resume_send_slow(void* value);
 
   // enter_leaf() runs the operation that begin_op() set up for the consumer
-  // `me`: it switches to the leaf and returns what the entry produced.
+  // `me`: it switches to the leaf and returns what the entry produced. (The
+  // consumer comes from getcurrent() before begin_op(): it throws if the
+  // thread's green state is gone, and the generator must be unchanged then.)
   gen_outcome enter_leaf(const greenlet* me) {
     auto* t = static_cast<generator_core*>(top);
     t->consumer_ = me;

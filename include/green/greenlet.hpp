@@ -44,6 +44,8 @@
 
 namespace green {
 
+class greenlet;
+
 namespace detail {
 struct greenlet_state;  // lib/greenlet_state.hpp
 
@@ -71,6 +73,11 @@ struct switch_transfer {
 // receiver; null: nothing, the receiver gets an empty value).
 // Throws: as greenlet::switch_value().
 GREEN_API switch_transfer switch_out(greenlet_state* target, value* payload);
+// switch_out_noting() is switch_out() with no payload that first stores, in
+// *leaving, the handle getcurrent() would return for the caller: the
+// generators record who parks in a yield, and who consumes, without a
+// getcurrent() call per item.
+GREEN_API switch_transfer switch_out_noting(greenlet_state* target, const greenlet** leaving);
 // switch_in() is what switch_out() returned; `payload` is the same slot.
 GREEN_API value switch_in(switch_transfer t, value* payload);
 // switch_in_void() is switch_in() for a caller that wants no value (any
