@@ -679,7 +679,9 @@ namespace {
 }  // namespace
 
 void release(greenlet_state* g) noexcept {
-  const status st = g->state.load(std::memory_order_relaxed);
+  // Acquire: a greenlet seen active has its `thread` set (start() stores it
+  // first), also when another thread is starting it right now.
+  const status st = g->state.load(std::memory_order_acquire);
   // The sole reference to a greenlet that cannot run (dead or unstarted)
   // needs no atomic decrement: no other handle exists to copy it from, and
   // nothing runs on it that could copy its borrowed current() handle. This
