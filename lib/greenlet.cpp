@@ -361,12 +361,24 @@ switch_transfer switch_out_noting(greenlet_state* t, const greenlet** leaving) {
   return switch_out(t, nullptr);  // tail calls: no `ret` crosses the stacks
 }
 
+namespace {
+// The cold ends of switch_in(), out of line and entered by tail calls, so
+// that its hot path needs no stack frame: a finished slow switch's result,
+// and a payload whose move is not a copy of its bytes.
+[[gnu::noinline]] value take_result(value* payload) { return std::move(*payload); }
+[[gnu::noinline]] value take_payload(value* src) { return value(std::move(*src)); }
+}  // namespace
+
 value switch_in(switch_transfer t, value* payload) {
-  if (__builtin_expect(t.fctx == nullptr, 0)) return std::move(*payload);
+  if (__builtin_expect(t.fctx == nullptr, 0)) return take_result(payload);
   thread_state& ts = *tls_state;
   greenlet_state* self = ts.current;
-  machine_context* from = machine_context::arrived(t, &self->ctx);
-  return arrive(ts, self, greenlet_state::of(from));
+  greenlet_state* from = greenlet_state::of(machine_context::arrived(t, &self->ctx));
+  value* src = std::exchange(self->in_value, nullptr);
+  if (!plain_arrival(ts, self, from)) return arrive_slow(ts, self, from, src);
+  if (src == nullptr) return value();
+  if (__builtin_expect(!value_access::moves_by_copy(*src), 0)) return take_payload(src);
+  return value(std::move(*src));
 }
 
 void switch_in_void(switch_transfer t) {

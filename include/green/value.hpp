@@ -37,6 +37,10 @@
 
 namespace green {
 
+namespace detail {
+struct value_access;
+}
+
 // value is the payload of a switch, a return value or a throw_() result: any
 // copyable C++ object, or nothing. Its interface is std::any's (has_value(),
 // type(), reset(), emplace(), swap()) plus get_if<T>().
@@ -124,6 +128,8 @@ class value {
   }
 
  private:
+  friend struct detail::value_access;
+
   // tag_ is the address of the held type's operations (0: empty) with three
   // flags in its low bits, so the hot paths test bits instead of calling.
   static constexpr std::uintptr_t kRelocate = 1;        // moving is copying the bytes
@@ -261,6 +267,14 @@ class value {
 using kwargs = std::map<std::string, value>;
 
 namespace detail {
+// value_access is for the switch (lib/greenlet.cpp): whether moving `v` is a
+// copy of its bytes (or nothing), so that path needs no call.
+struct value_access {
+  static bool moves_by_copy(const value& v) noexcept {
+    return (v.tag_ & value::kRelocate) != 0 || v.tag_ == 0;
+  }
+};
+
 [[noreturn]] GREEN_API void throw_bad_value_cast(const std::type_info& want,
                                                  const std::type_info& have);
 
