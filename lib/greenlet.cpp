@@ -110,6 +110,18 @@ thread_record* lineage_owner(greenlet_state* g) noexcept {
   return nullptr;
 }
 
+// queue_to_owner() hands `g` to `list` of its owner thread's record, which
+// that thread works through at its next green call (process_deleteme()).
+// False, and nothing queued, if the owner has exited.
+bool queue_to_owner(thread_record* owner, std::vector<greenlet_state*> thread_record::*list,
+                    greenlet_state* g) noexcept {
+  std::lock_guard<std::mutex> lock(owner->deleteme_mutex);
+  if (!owner->alive.load(std::memory_order_relaxed)) return false;
+  (owner->*list).push_back(g);
+  owner->has_deleteme.store(true, std::memory_order_release);
+  return true;
+}
+
 // Parent links (see greenlet_state::local_links). Every spawn takes a link
 // to its parent and every destruction drops one; as atomic read-modify-writes
 // on the parent's count they were the largest single cost of a spawn (about
@@ -148,15 +160,8 @@ void release_link(greenlet_state* p, bool local) noexcept {
     if (--p->local_links == 0) release(p);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lock(owner->deleteme_mutex);
-    if (owner->alive.load(std::memory_order_relaxed)) {
-      // The owner may be counting right now: it drops the link itself.
-      owner->link_releases.push_back(p);
-      owner->has_deleteme.store(true, std::memory_order_release);
-      return;
-    }
-  }
+  // The owner may be counting right now: it drops the link itself.
+  if (queue_to_owner(owner, &thread_record::link_releases, p)) return;
   drop_local_link_after_exit(owner, p);
 }
 
@@ -569,15 +574,8 @@ void last_reference_gone(greenlet_state* g) noexcept {
     // release() makes the last decrement of a living greenlet on its own
     // thread, so this is only a safety net: the reference comes back, and
     // the owner drops it as a deferred release.
-    std::unique_lock<std::mutex> lock(owner->deleteme_mutex);
-    if (!owner->alive.load(std::memory_order_acquire)) {
-      lock.unlock();
-      destroy_state(g);
-      return;
-    }
     g->refs.store(1, std::memory_order_relaxed);
-    owner->deleteme.push_back(g);
-    owner->has_deleteme.store(true, std::memory_order_release);
+    if (!queue_to_owner(owner, &thread_record::deleteme, g)) destroy_state(g);
     return;
   }
   if (g == ts->current) {
@@ -676,14 +674,7 @@ namespace {
 // greenlet between this drop and the owner's next green call made a handle
 // to a greenlet the owner then freed.)
 [[gnu::noinline]] void release_foreign(greenlet_state* g, thread_record* owner) noexcept {
-  {
-    std::lock_guard<std::mutex> lock(owner->deleteme_mutex);
-    if (owner->alive.load(std::memory_order_relaxed)) {
-      owner->deleteme.push_back(g);
-      owner->has_deleteme.store(true, std::memory_order_release);
-      return;
-    }
-  }
+  if (queue_to_owner(owner, &thread_record::deleteme, g)) return;
   // Its thread has exited: nothing can copy a borrowed handle any more.
   if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
 }
@@ -757,9 +748,7 @@ thread_state::~thread_state() {
   for (greenlet_state* g : late_links) drop_local_link_after_exit(rec, g);
   // Releases that came too late to run anything: the thread no longer
   // lives, so a last one frees its greenlet unrun (spec 1.13).
-  for (greenlet_state* g : late) {
-    if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
-  }
+  for (greenlet_state* g : late) release(g);
   // The thread is no longer alive, so releasing these frees them unrun.
   for (greenlet_state* g : zombies) release(g);
   zombies.clear();
@@ -798,14 +787,10 @@ void thread_state::process_deleteme() {
     links.swap(rec->link_releases);
     rec->has_deleteme.store(false, std::memory_order_relaxed);
   }
-  for (greenlet_state* p : links) {
-    if (--p->local_links == 0) release(p);
-  }
+  for (greenlet_state* p : links) release_link(p, true);
   // References other threads dropped (release_foreign()): the last one
   // kills the greenlet here, on its own thread (spec 1.13).
-  for (greenlet_state* g : victims) {
-    if (g->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) last_reference_gone(g);
-  }
+  for (greenlet_state* g : victims) release(g);
 }
 
 }  // namespace detail
