@@ -235,10 +235,6 @@ void unmap_stack(stack_block& b) noexcept {
   b = stack_block{};
 }
 
-// forget_previous_owner() makes a reused stack look fresh to the checkers:
-// ASan may still have the previous owner's frames poisoned (use-after-scope),
-// and valgrind marks what lay below the previous owner's stack pointer as
-// inaccessible, although the new owner's first frames land there.
 bool under_checker() noexcept {
 #if defined(GREEN_ASAN)
   return true;
@@ -256,6 +252,10 @@ bool under_checker() noexcept {
 #endif
 }
 
+// forget_previous_owner() makes a reused stack look fresh to the checkers:
+// ASan may still have the previous owner's frames poisoned (use-after-scope),
+// and valgrind marks what lay below the previous owner's stack pointer as
+// inaccessible, although the new owner's first frames land there.
 void forget_previous_owner(stack_block& b) noexcept {
 #if defined(GREEN_ASAN)
   ASAN_UNPOISON_MEMORY_REGION(b.base + b.guard, b.usable());
