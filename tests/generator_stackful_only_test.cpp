@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -425,6 +426,35 @@ BOOST_AUTO_TEST_CASE(consuming_from_another_thread_is_error_and_changes_nothing)
   BOOST_TEST(contains(what, "different thread"));
   BOOST_TEST(g.suspended());
   BOOST_TEST(g.next() == 1);
+}
+
+// Spec 1.13 (a thread's greenlets end with it): next() from a thread_local
+// destructor that runs after the thread's green state is gone is refused
+// with green::error before anything runs; the generator stays suspended and
+// is dropped unrun when destroyed.
+BOOST_AUTO_TEST_CASE(next_after_the_threads_green_state_is_gone_is_error_and_changes_nothing) {
+  std::string what;
+  bool suspended_after = false;
+  std::thread([&] {
+    struct late_consumer {
+      std::string* what;
+      bool* suspended_after;
+      std::optional<generator<int>> g;
+      ~late_consumer() {
+        *what = error_text([&] { (void)g->next(); });
+        *suspended_after = g->suspended();
+      }
+    };
+    // Constructed before the thread's first use of green, so destroyed after
+    // green's own thread state.
+    static thread_local late_consumer late{&what, &suspended_after, std::nullopt};
+    late.g.emplace([](yielder<int>& y) {
+      for (int i = 0;; ++i) y.yield(i);
+    });
+    BOOST_TEST(late.g->next() == 0);
+  }).join();
+  BOOST_TEST(contains(what, "after its green state was destroyed"));
+  BOOST_TEST(suspended_after);
 }
 
 // A generator that has not started yet can be started by another thread,

@@ -75,15 +75,13 @@ class GREEN_API generator_core : public chain_node {
   // see detail::switch_out(). Everything else is in the library.
   gen_outcome resume_next() {
     if (__builtin_expect(slow_path(), 0)) return resume_next_slow();
-    const greenlet* me = &getcurrent();
     begin_op(gen_op::next, nullptr);
-    return enter_leaf(me);
+    return enter_leaf();
   }
   gen_outcome resume_send(void* value) {
     if (__builtin_expect(slow_path(), 0)) return resume_send_slow(value);
-    const greenlet* me = &getcurrent();
     begin_op(gen_op::send, value);
-    return enter_leaf(me);
+    return enter_leaf();
   }
   gen_outcome resume_throw(std::exception_ptr e);
   void close();
@@ -133,16 +131,18 @@ class GREEN_API generator_core : public chain_node {
   gen_outcome resume_next_slow();
   gen_outcome resume_send_slow(void* value);
 
-  // enter_leaf() runs the operation that begin_op() set up for the consumer
-  // `me`: it switches to the leaf and returns what the entry produced. (The
-  // consumer comes from getcurrent() before begin_op(): it throws if the
-  // thread's green state is gone, and the generator must be unchanged then.)
-  gen_outcome enter_leaf(const greenlet* me) {
+  // enter_leaf() runs the operation that begin_op() set up: it switches to
+  // the leaf and returns what the entry produced. The switch records the
+  // consumer (what getcurrent() returns here) in consumer_ before it jumps;
+  // if consumer_ is still null when the switch throws, the switch was
+  // refused before anything ran (the thread's green state is gone) and
+  // switch_failed() undoes the operation.
+  gen_outcome enter_leaf() {
     auto* t = static_cast<generator_core*>(top);
-    t->consumer_ = me;
+    t->consumer_ = nullptr;
     try {
-      switch_in_void(
-          switch_out(static_cast<generator_core*>(t->leaf)->resume_->native_handle(), nullptr));
+      switch_in_void(switch_out_noting(
+          static_cast<generator_core*>(t->leaf)->resume_->native_handle(), &t->consumer_));
     } catch (...) {
       switch_failed();
     }

@@ -265,6 +265,17 @@ struct chain_node {
     return both != 0;
   }
 
+  // end_fast_op() ends an operation of a started node that yielded, with one
+  // 16-bit store over `active` and `gate` (both false). A byte store of
+  // `active` followed by busy()'s 16-bit load at the next operation defeats
+  // store-to-load forwarding: on AMD Zen 3 that stall tripled the stackless
+  // next() (4.8 ns against 1.7 ns for a minimal C++20 generator).
+  void end_fast_op() noexcept {
+    const std::uint16_t none = 0;
+    std::memcpy(reinterpret_cast<unsigned char*>(this) + offsetof(chain_node, active), &none,
+                sizeof none);
+  }
+
   bool is_running() const noexcept {
     const chain_node* t = top;
     return status == node_state::started && t->active && t->entry->depth <= depth;

@@ -120,8 +120,12 @@ struct promise_base : chain_node {
     active = true;
     closing = false;
     std::coroutine_handle<>::from_address(leaf_frame).resume();
-    active = false;
-    return io;
+    // A finish cleared io and `active` itself (final_transfer()); a yield
+    // left this node started, so `gate` is false too.
+    void* v = io;
+    if (v != nullptr) [[likely]]
+      end_fast_op();
+    return v;
   }
 
   // resume_yield() is next()/send(): the yielded Y*, or it throws what ended
