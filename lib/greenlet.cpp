@@ -202,7 +202,7 @@ void start(thread_state& ts, greenlet_state* t) {
                 " has no function to run: create it with a callable, or call set_run() "
                 "before switching to it (Python: AttributeError: run)");
   }
-  t->stack = ts.pool.acquire(t->stack_opts);
+  ts.pool.acquire(t->stack_opts, t->stack);
   if (t->stack.guard != 0) install_overflow_handler();
   // Stacks are page aligned, so the hot top frames of many greenlets would
   // map to the same L1 sets; staggering the top by 64-byte steps (at most
@@ -235,7 +235,7 @@ void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet
 inline void release_dead_stack(thread_state& ts, greenlet_state* dead) noexcept {
   if (dead->stack) {
     dead->ctx.retire();
-    ts.pool.release(std::exchange(dead->stack, stack_block{}));
+    ts.pool.release(dead->stack);
   }
 }
 
@@ -500,7 +500,12 @@ switch_transfer switch_out_slow(greenlet_state* t, value* payload) {
 void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept {
   thread_state& ts = *tls_state;
   greenlet_state* self = greenlet_state::of(self_ctx);
-  value result;
+  // The result is constructed in place by invoke()'s return (no default
+  // construction, move assignment and temporary: about 25 instructions of
+  // every spawn). It is never destroyed here: finish() does not return, and
+  // the receiver moves the value out before this stack is released.
+  alignas(value) unsigned char result_bytes[sizeof(value)];
+  value* result = nullptr;
   std::exception_ptr err;
   try {
     // Python drops `run` when the greenlet dies: the callable's destructor
@@ -511,9 +516,11 @@ void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept {
       ~run_guard() { g->destroy_run(); }
     } guard{self};
     value args = arrive(ts, self, greenlet_state::of(from_ctx));
-    result = self->run->invoke(std::move(args));
+    result = ::new (result_bytes) value(self->run->invoke(std::move(args)));
   } catch (const greenlet_exit& ex) {
-    result = value(ex);  // spec 1.5: an escaping greenlet_exit is a value
+    // Spec 1.5: an escaping greenlet_exit is a value. (Nothing after the
+    // result's construction can throw: destroy_run() is noexcept.)
+    result = ::new (result_bytes) value(ex);
   } catch (abi::__forced_unwind&) {
     std::fprintf(stderr,
                  "green: fatal: pthread_exit() or thread cancellation inside %s; a greenlet "
@@ -521,9 +528,10 @@ void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept {
                  describe(self).c_str());
     std::abort();
   } catch (...) {
+    result = ::new (result_bytes) value();
     err = std::current_exception();
   }
-  finish(ts, self, result, err);
+  finish(ts, self, *result, err);
 }
 
 void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
@@ -591,7 +599,7 @@ void destroy_state(greenlet_state* g) noexcept {
   if (g->stack) {
     thread_state* ts = tls_state;
     if (ts != nullptr && ts->rec == owner) {
-      ts->pool.release(std::exchange(g->stack, stack_block{}));
+      ts->pool.release(g->stack);
     } else {
       unmap_stack(g->stack);
     }

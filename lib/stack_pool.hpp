@@ -61,7 +61,12 @@ class stack_pool {
 
   // acquire() and release() are inline: a warm spawn takes the most
   // recently freed stack and gives it back, and both run on every spawn.
-  stack_block acquire(const stack_options& opts) {
+  // They fill and empty the caller's block in place (a stack_block is five
+  // words; passing it by value cost two copies per spawn).
+  //
+  // acquire() stores a stack for `opts` in `out`, which is unchanged if it
+  // throws.
+  void acquire(const stack_options& opts, stack_block& out) {
     // The last request's rounding is remembered: a server spawns greenlets
     // of one or two sizes, and rounding (a load of the default, a page
     // size) is a fifth of the pool's cost otherwise.
@@ -77,25 +82,28 @@ class stack_pool {
     if (__builtin_expect(!free_.empty(), 1)) {
       const stack_block& last = free_.back();
       if (last.usable() == usable && last.guard_wanted == want_guard) {
-        stack_block b = last;
+        out = last;
         free_.pop_back();
         ++in_use_;
-        if (__builtin_expect(checkers_, 0)) forget_previous_owner(b);
-        return b;
+        if (__builtin_expect(checkers_, 0)) forget_previous_owner(out);
+        return;
       }
     }
-    return acquire_slow(usable, opts.guard);
+    out = acquire_slow(usable, opts.guard);
   }
-  void release(stack_block b) noexcept {
+  // release() takes the stack in `b` back and leaves `b` empty.
+  void release(stack_block& b) noexcept {
     --in_use_;
     if (__builtin_expect(free_.size() < limit_, 1)) {
       try {
         free_.push_back(b);
+        b = stack_block{};
         return;
       } catch (...) {  // no memory to remember it: give it back instead
       }
     }
     unmap_stack(b);
+    b = stack_block{};
   }
   void set_limit(std::size_t n) noexcept;
   stack_stats stats() const noexcept;
