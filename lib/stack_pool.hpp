@@ -102,8 +102,7 @@ class stack_pool {
       } catch (...) {  // no memory to remember it: give it back instead
       }
     }
-    unmap_stack(b);
-    b = stack_block{};
+    unmap_stack(b);  // empties b
   }
   void set_limit(std::size_t n) noexcept;
   stack_stats stats() const noexcept;
