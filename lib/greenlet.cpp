@@ -66,6 +66,9 @@ std::mutex g_hook_mutex;
 unraisable_hook g_unraisable;
 
 const char* kKillMessage = "Killing the greenlet because all references have vanished.";
+// How often a greenlet killed on its last handle that keeps switching away
+// while it unwinds is resumed before it is given up (kept as a zombie).
+constexpr int kMaxUnwindResumes = 1000;
 
 std::string describe(const greenlet_state* g) {
   std::string s = "greenlet #" + std::to_string(g->id);
@@ -548,12 +551,42 @@ void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
   } catch (...) {
     report_unraisable(std::current_exception(), g);
   }
+  // A destructor (or a handler) that runs while greenlet_exit unwinds g
+  // switched away. Nothing else holds g, so nothing else could resume it,
+  // and its stack, with the exception objects in flight on it, would be
+  // dropped half unwound. Resume it until it has finished unwinding; its
+  // switch returns an empty value.
+  for (int resumes = 0; g->state.load(std::memory_order_relaxed) == status::active &&
+                        g->refs.load(std::memory_order_acquire) == 1 && g->ctx.unwinding();
+       ++resumes) {
+    if (resumes == 0 || resumes == kMaxUnwindResumes) {
+      std::fprintf(stderr,
+                   resumes == 0
+                       ? "green: %s switched away while greenlet_exit was unwinding it (a "
+                         "destructor or handler switched during the kill); no handle to it is "
+                         "left, so it is resumed, with an empty value, until it has unwound. Do "
+                         "not switch away from a greenlet that is being killed.\n"
+                       : "green: %s still switches away while unwinding after %d resumes; it is "
+                         "kept, with its stack, until its thread exits.\n",
+                   describe(g).c_str(), resumes);
+    }
+    if (resumes == kMaxUnwindResumes) break;
+    try {
+      do_switch(ts, g, nullptr, nullptr);
+    } catch (...) {
+      report_unraisable(std::current_exception(), g);
+    }
+  }
   // g may have reparented itself while dying: drop whatever link it has now.
   release_link(g->parent, g->link_local);
   g->parent = old_parent;
   g->link_local = old_local;
   if (g->state.load(std::memory_order_relaxed) == status::active &&
       g->refs.load(std::memory_order_acquire) == 1) {
+    if (g->ctx.unwinding()) {  // reported above
+      ts.zombies.push_back(g);
+      return;
+    }
     std::fprintf(stderr,
                  "green: greenlet_exit did not kill %s: it caught the exit and switched away "
                  "without keeping a handle to itself, so it can never be resumed. It is kept, "
@@ -566,7 +599,9 @@ void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
   release(g);
 }
 
-void last_reference_gone(greenlet_state* g) noexcept {
+// dispose() is what happens to a greenlet whose last reference went: it is
+// freed, or killed first (spec 1.13, 1.14).
+void dispose(greenlet_state* g) noexcept {
   if (g->state.load(std::memory_order_acquire) != status::active || g->is_main) {
     destroy_state(g);
     return;
@@ -593,12 +628,51 @@ void last_reference_gone(greenlet_state* g) noexcept {
   kill_on_last_handle(*ts, g);
 }
 
+// The queue of greenlets whose last reference went while a drain ran, one
+// per thread; `tls_draining` marks the drain when the thread has no green
+// state (another thread, or this one exiting: nothing switches then).
+thread_local greenlet_state* tls_gone = nullptr;
+thread_local bool tls_draining = false;
+
+// last_reference_gone() disposes of `g`. Freeing a greenlet drops its
+// parent link, which can be the parent's last reference, and so on up a
+// chain of any length; a kill is the same, one level further. Done by
+// recursion, that took stack in proportion to the chain (at -O0, 100,000
+// links overflowed main's stack and 600 a 128 KiB greenlet's), and only
+// tail calls made it fit. So the first call on a stack becomes the drain:
+// greenlets whose last reference goes while it works, on that stack, are
+// queued and disposed of by its loop, one after another. Code that runs on
+// another greenlet's stack meanwhile (a victim's destructors during a
+// kill) drains on its own, from the same queue: whichever drain looks next
+// takes an entry, and a drain that queued one looks before it ends.
+void last_reference_gone(greenlet_state* g) noexcept {
+  thread_state* ts = tls_state;
+  bool& draining = ts != nullptr ? ts->current->draining : tls_draining;
+  if (draining) {
+    g->next_gone = std::exchange(tls_gone, g);
+    return;
+  }
+  draining = true;
+  for (;;) {
+    dispose(g);
+    if (tls_gone == nullptr) break;
+    g = std::exchange(tls_gone, tls_gone->next_gone);
+    g->next_gone = nullptr;
+  }
+  draining = false;
+}
+
 void destroy_state(greenlet_state* g) noexcept {
   thread_record* owner = g->thread.load(std::memory_order_acquire);
   g->ctx.retire();
   if (g->stack) {
     thread_state* ts = tls_state;
-    if (ts != nullptr && ts->rec == owner) {
+    if (g->ctx.running_on()) {
+      // std::exit() was called on this greenlet's stack: its thread's green
+      // state is gone, and a static handle to it is being destroyed. Never
+      // unmap the stack we run on; the process is ending, so it is leaked.
+      g->stack = stack_block{};
+    } else if (ts != nullptr && ts->rec == owner) {
       ts->pool.release(g->stack);
     } else {
       unmap_stack(g->stack);
@@ -674,13 +748,14 @@ void retain(greenlet_state* g) noexcept { g->refs.fetch_add(1, std::memory_order
 
 namespace {
 
-// release_foreign() drops a reference to a started, living greenlet from a
-// thread other than its own. Its own thread makes the decrement, at its next
-// green call: only code on that thread can copy the borrowed handle that
-// getcurrent() returns, so a count that reaches zero there can never be
-// revived by such a copy afterwards. (Decrementing here, a copy made in the
-// greenlet between this drop and the owner's next green call made a handle
-// to a greenlet the owner then freed.)
+// release_foreign() drops a reference to a started greenlet from a thread
+// other than its own. Its own thread makes the decrement, at its next green
+// call. For a living greenlet: only code on that thread can copy the
+// borrowed handle that getcurrent() returns, so a count that reaches zero
+// there can never be revived by such a copy afterwards. (Decrementing here,
+// a copy made in the greenlet between this drop and the owner's next green
+// call made a handle to a greenlet the owner then freed.) For a dead one:
+// its thread may still be taking its result off its stack.
 [[gnu::noinline]] void release_foreign(greenlet_state* g, thread_record* owner) noexcept {
   if (queue_to_owner(owner, &thread_record::deleteme, g)) return;
   // Its thread has exited: nothing can copy a borrowed handle any more.
@@ -699,6 +774,17 @@ void release(greenlet_state* g) noexcept {
   // saves a locked instruction on every spawn. A running or suspended one
   // takes the ordinary path: its own code may copy current() at any time.
   if (st != status::active) {
+    // A dead greenlet's own thread may still be using it: the receiver of
+    // its result moves the value off its stack, then gives the stack back,
+    // then traces. Only that thread frees it (queued), unless it exited.
+    if (st == status::dead) {
+      thread_record* owner = g->thread.load(std::memory_order_relaxed);
+      thread_state* ts = tls_state;
+      if (__builtin_expect(ts == nullptr || ts->rec != owner, 0)) {
+        release_foreign(g, owner);
+        return;
+      }
+    }
     if (g->refs.load(std::memory_order_acquire) == 1) {
       last_reference_gone(g);
       return;

@@ -65,6 +65,8 @@ struct greenlet_state {
   bool is_main = false;
   bool orphaned = false;  // last handle dropped while running; kill on switch-out
   bool counted = false;   // included in green::debug::live_greenlets()
+  bool has_exc = false;   // in_exc is set: the fast path never touches exception_ptr
+  bool draining = false;  // runs last_reference_gone()'s loop (see next_gone)
   std::atomic<thread_record*> thread{nullptr};  // set when started (main: at creation)
   greenlet_state* parent = nullptr;             // strong reference; null only for main
   runnable* run = nullptr;                      // the function, until it starts
@@ -86,7 +88,9 @@ struct greenlet_state {
   // on the sender's (suspended or dying) stack, and a pending exception.
   value* in_value = nullptr;
   std::exception_ptr in_exc;
-  bool has_exc = false;  // in_exc is set: the fast path never touches exception_ptr
+  // The thread's queue of greenlets whose last reference went while a
+  // greenlet was draining (last_reference_gone()).
+  greenlet_state* next_gone = nullptr;
 
   std::shared_ptr<context_data> gr_context;
   // A handle that holds no reference: what current() and trace functions

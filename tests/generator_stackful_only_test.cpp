@@ -614,4 +614,22 @@ BOOST_AUTO_TEST_CASE(delegation_chain_consumed_from_two_greenlets) {
   BOOST_TEST(b_got == (std::vector<int>{1, 3, 5}), boost::test_tools::per_element());
 }
 
+// A suspended stackful generator whose thread has exited cannot be closed
+// (its greenlet can never run again): destroying it on another thread drops
+// it unrun, like any greenlet of an exited thread, and frees its core, its
+// greenlet and, through the parent link, the exited thread's main greenlet.
+// Before the fix it printed "Destroy it on its own thread" and leaked all
+// of them (the leak check of this case failed; LSan: 384 + 264 bytes).
+BOOST_AUTO_TEST_CASE(suspended_generator_of_an_exited_thread_is_dropped_unrun_elsewhere) {
+  std::optional<generator<int>> g;
+  std::thread([&] {
+    g.emplace([](yielder<int>& y) {
+      for (int i = 0;; ++i) y.yield(i);
+    });
+    (void)g->next();
+  }).join();
+  g.reset();
+  BOOST_TEST(green::debug::live_main_greenlets() == mains_before);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

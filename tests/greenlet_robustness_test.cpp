@@ -672,4 +672,19 @@ BOOST_AUTO_TEST_CASE(failed_initial_start_leaves_greenlet_unstarted_and_retry_wo
   BOOST_TEST(g.dead());
 }
 
+// std::exit() called on a greenlet's stack destroys the thread's green
+// state there, then static objects: a static handle to that very greenlet
+// then drops the last reference to a greenlet of an exited thread. Its
+// stack is the one everything runs on: it must not be unmapped (before the
+// fix: SIGSEGV after munmap; ASan reported a stack overflow at exit).
+BOOST_AUTO_TEST_CASE(exit_called_on_a_greenlet_stack_with_a_static_handle_to_it_is_clean) {
+  auto r = green::test::run_in_child([] {
+    static std::optional<green::greenlet> g;  // destroyed by exit()
+    g.emplace([] { std::exit(0); });
+    g->switch_();
+    return 1;  // not reached
+  });
+  BOOST_TEST(r.exited_ok(), "status " << r.status << ", stderr: " << r.err);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

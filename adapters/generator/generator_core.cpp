@@ -238,6 +238,15 @@ void generator_core::destroy() noexcept {
                  "suspended or finished.\n");
     return;
   }
+  if (status == node_state::started && fiber_ && fiber_->dead()) {
+    // Its thread has exited (checked first: a new thread may reuse the
+    // exited one's tag), so nothing can run the body any more: drop it
+    // unrun, as every greenlet of an exited thread (spec 1.13). Freeing the
+    // greenlet frees its parent link to that thread's main greenlet too.
+    fiber_.reset();
+    delete this;
+    return;
+  }
   if (status == node_state::started && owner_ != this_thread_tag()) {
     std::fprintf(stderr,
                  "green: a suspended stackful generator was destroyed on a thread other than the "

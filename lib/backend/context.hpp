@@ -148,6 +148,18 @@ class machine_context {
 #endif
   }
 
+  // unwinding() is true if this context, suspended, left while an exception
+  // was propagating through its frames (a destructor or catch handler that
+  // runs during the unwinding switched away).
+  bool unwinding() const noexcept { return eh_.uncaught_exceptions != 0; }
+
+  // running_on() is true if the calling code runs on this context's stack.
+  bool running_on() const noexcept {
+    auto* sp = static_cast<const char*>(__builtin_frame_address(0));
+    auto* bottom = static_cast<const char*>(stack_bottom_);
+    return bottom != nullptr && sp >= bottom && sp < bottom + stack_size_;
+  }
+
   // switch_to() suspends the running context (this) and resumes `to`.
   // Returns, once something switches back, the context that did so.
   machine_context* switch_to(machine_context& to) noexcept {
