@@ -101,8 +101,8 @@ constexpr std::size_t kSlabStacks = 64;
 struct stack_slab {
   char* base;
   std::size_t bytes;
-  std::size_t handed_out = 0;        // guarded by g_slab_mutex
-  std::atomic<std::size_t> live{0};  // stacks handed out and not yet unmapped
+  std::size_t handed_out = 0;  // guarded by g_slab_mutex
+  std::size_t live = 0;        // stacks handed out and not yet unmapped; g_slab_mutex
 };
 
 namespace {
@@ -159,7 +159,7 @@ stack_block carve_from_slab(std::size_t usable) {
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (p == MAP_FAILED) throw_map_failure(bytes, errno);
-    // A full slab is owned by its stacks alone: the last one unmaps it.
+    // A slab is owned by its stacks alone: the last one unmapped unmaps it.
     open = new stack_slab{static_cast<char*>(p), bytes};
   }
   stack_slab* slab = open;
@@ -169,7 +169,7 @@ stack_block carve_from_slab(std::size_t usable) {
   b.guard = 0;
   b.slab = slab;
   ++slab->handed_out;
-  slab->live.fetch_add(1, std::memory_order_relaxed);
+  ++slab->live;
   register_with_valgrind(b);
   return b;
 }
@@ -247,15 +247,18 @@ void unmap_stack(stack_block& b) noexcept {
 #endif
   if (b.slab != nullptr) {
     stack_slab* slab = b.slab;
-    if (slab->live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(g_slab_mutex);
-      // Only a slab that is no longer carved from can go.
-      if (slab->handed_out == kSlabStacks && slab->live.load(std::memory_order_acquire) == 0) {
-        auto open = g_open_slabs.find(b.mapping);
-        if (open != g_open_slabs.end() && open->second == slab) open->second = nullptr;
-        ::munmap(slab->base, slab->bytes);
-        delete slab;
-      }
+    // The count changes under the mutex: an open slab can be carved from
+    // again after its count reached 0, so only the mutex makes "the last
+    // stack" one thread's decision. Slab stacks exist only past the guard
+    // budget and are unmapped rarely (the pool keeps them).
+    std::lock_guard<std::mutex> lock(g_slab_mutex);
+    if (--slab->live == 0) {
+      // The last stack unmaps its slab, open or full: an open slab left
+      // behind would keep the pages its stacks touched, and leak at exit.
+      auto open = g_open_slabs.find(b.mapping);
+      if (open != g_open_slabs.end() && open->second == slab) open->second = nullptr;
+      ::munmap(slab->base, slab->bytes);
+      delete slab;
     }
   } else {
     ::munmap(b.base, b.mapping);
