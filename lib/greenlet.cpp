@@ -1098,6 +1098,11 @@ std::size_t debug::live_main_greenlets() noexcept {
   return detail::g_live_mains.load(std::memory_order_relaxed);
 }
 
+bool debug::current_stack_guarded() noexcept {
+  detail::thread_state* ts = detail::tls_state;
+  return ts != nullptr && ts->current != nullptr && ts->current->stack.guard != 0;
+}
+
 void debug::set_counting(bool on) noexcept {
   detail::g_counting.store(on, std::memory_order_relaxed);
 }

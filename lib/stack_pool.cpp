@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
 
+#include "green/debug.hpp"
 #include "green/errors.hpp"
 
 #if __has_include(<valgrind/valgrind.h>)
@@ -49,6 +51,12 @@ void set_default_stack_size(std::size_t bytes) {
     throw error("set_default_stack_size(" + std::to_string(bytes) +
                 "): a stack must be at least 16 KiB (16384 bytes)");
   }
+  if (bytes > max_stack_size) {
+    throw error("set_default_stack_size(" + std::to_string(bytes) +
+                "): a stack can be at most green::max_stack_size, " +
+                std::to_string(max_stack_size) +
+                " bytes (a size this large is usually a negative number converted to size_t)");
+  }
   g_default_stack.store(bytes, std::memory_order_relaxed);
 }
 
@@ -59,7 +67,20 @@ std::size_t page_size() noexcept {
   return page;
 }
 
-std::size_t round_stack_size(std::size_t requested) noexcept {
+namespace {
+[[noreturn, gnu::cold, gnu::noinline]] void throw_stack_too_large(std::size_t requested) {
+  throw error("stack_options::size is " + std::to_string(requested) +
+              " bytes, more than green::max_stack_size, " + std::to_string(max_stack_size) +
+              " bytes (a size this large is usually a negative number converted to size_t): "
+              "pass the size in bytes, or 0 for default_stack_size()");
+}
+}  // namespace
+
+// max_stack_size is at most SIZE_MAX / 256, so neither the rounding below,
+// nor the guard page added to it, nor a slab of kSlabStacks such stacks can
+// wrap around.
+std::size_t round_stack_size(std::size_t requested) {
+  if (requested > max_stack_size) throw_stack_too_large(requested);
   std::size_t size = requested == 0 ? default_stack_size() : std::max(requested, kMinStack);
   // A mask, not a division: this runs on every spawn, and the page size is
   // a power of two.
@@ -80,23 +101,37 @@ constexpr std::size_t kSlabStacks = 64;
 struct stack_slab {
   char* base;
   std::size_t bytes;
-  std::size_t handed_out = 0;        // guarded by g_slab_mutex
-  std::atomic<std::size_t> live{0};  // stacks handed out and not yet unmapped
+  std::size_t handed_out = 0;  // guarded by g_slab_mutex
+  std::size_t live = 0;        // stacks handed out and not yet unmapped; g_slab_mutex
 };
 
 namespace {
+// The budget counts guarded stacks mapped at once (pooled ones included):
+// g_guarded goes down as they are unmapped, and guard pages come back.
 std::atomic<long> g_guarded{0};
-std::atomic<bool> g_guard_budget_spent{false};
+// When the kernel refuses a guard page below the budget (the rest of the
+// process uses more mappings than the headroom), guard pages are not tried
+// again past that count, which would cost three system calls per stack,
+// until a guarded stack is unmapped and frees two mappings.
+std::atomic<long> g_guard_ceiling{std::numeric_limits<long>::max()};
 std::mutex g_slab_mutex;
 std::map<std::size_t, stack_slab*> g_open_slabs;  // by stack size, guarded by g_slab_mutex
 
+std::atomic<long> g_budget{-1};  // -1: not read yet
+
 long guard_budget() {
-  static const long budget = [] {
+  long budget = g_budget.load(std::memory_order_relaxed);
+  if (budget < 0) {
+    // Two threads may both read the file: they store the same value.
     long max_maps = 65530;
     std::ifstream f("/proc/sys/vm/max_map_count");
     if (f) f >> max_maps;
-    return std::max(0L, (max_maps - kMapHeadroom) / 2);
-  }();
+    budget = std::max(0L, (max_maps - kMapHeadroom) / 2);
+    long unread = -1;
+    if (!g_budget.compare_exchange_strong(unread, budget, std::memory_order_relaxed)) {
+      budget = unread;  // a test hook set it meanwhile
+    }
+  }
   return budget;
 }
 
@@ -124,7 +159,7 @@ stack_block carve_from_slab(std::size_t usable) {
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (p == MAP_FAILED) throw_map_failure(bytes, errno);
-    // A full slab is owned by its stacks alone: the last one unmaps it.
+    // A slab is owned by its stacks alone: the last one unmapped unmaps it.
     open = new stack_slab{static_cast<char*>(p), bytes};
   }
   stack_slab* slab = open;
@@ -132,32 +167,31 @@ stack_block carve_from_slab(std::size_t usable) {
   b.base = slab->base + slab->handed_out * usable;
   b.mapping = usable;
   b.guard = 0;
-  b.guard_wanted = true;
   b.slab = slab;
   ++slab->handed_out;
-  slab->live.fetch_add(1, std::memory_order_relaxed);
+  ++slab->live;
   register_with_valgrind(b);
   return b;
 }
 
-stack_block guard_unavailable(std::size_t usable, guard_policy policy, const char* why) {
-  if (policy == guard_policy::required) {
-    throw error(std::string("cannot create the guard page of a greenlet stack: ") + why +
-                ". Each guarded stack takes two of the kernel's vm.max_map_count mappings. "
-                "Raise it (sysctl -w vm.max_map_count=262144), keep fewer greenlets alive, or "
-                "use guard_policy::fallback");
-  }
+[[noreturn]] void throw_guard_unavailable(const char* why) {
+  throw error(std::string("cannot create the guard page of a greenlet stack: ") + why +
+              ". Each guarded stack takes two of the kernel's vm.max_map_count mappings. "
+              "Raise it (sysctl -w vm.max_map_count=262144), keep fewer greenlets alive, or "
+              "use guard_policy::fallback");
+}
+
+void warn_unguarded_once(const char* why) {
   if (!g_warned_unguarded.exchange(true)) {
     std::fprintf(stderr,
                  "green: warning: no more stack guard pages (%s). The kernel allows "
                  "vm.max_map_count mappings and a guarded stack takes two. Greenlet stacks "
-                 "created from now on have NO guard page, so an overflow is not detected "
-                 "(guard_policy::fallback; use guard_policy::required to get an error "
-                 "instead, or raise the limit: sysctl -w vm.max_map_count=262144). This is "
-                 "reported once.\n",
+                 "created while guarded ones use up the budget have NO guard page, so an "
+                 "overflow on them is not detected (guard_policy::fallback; use "
+                 "guard_policy::required to get an error instead, or raise the limit: "
+                 "sysctl -w vm.max_map_count=262144). This is reported once.\n",
                  why);
   }
-  return carve_from_slab(usable);
 }
 
 stack_block map_plain(std::size_t usable, std::size_t guard) {
@@ -171,21 +205,15 @@ stack_block map_plain(std::size_t usable, std::size_t guard) {
   b.guard = guard;
   return b;
 }
-}  // namespace
 
-stack_block map_stack(std::size_t usable, guard_policy policy) {
-  if (policy == guard_policy::none) {
-    stack_block b = map_plain(usable, 0);
-    register_with_valgrind(b);
-    return b;
-  }
-  if (g_guard_budget_spent.load(std::memory_order_relaxed)) {
-    return guard_unavailable(usable, policy, "the guard-page budget is spent");
-  }
-  if (g_guarded.fetch_add(1, std::memory_order_relaxed) >= guard_budget()) {
+// map_guarded() maps a stack with a guard page below it, or returns an empty
+// block, with the reason in `why`, when no guard page can be made now.
+stack_block map_guarded(std::size_t usable, const char*& why) {
+  const long limit = std::min(guard_budget(), g_guard_ceiling.load(std::memory_order_relaxed));
+  if (g_guarded.fetch_add(1, std::memory_order_relaxed) >= limit) {
     g_guarded.fetch_sub(1, std::memory_order_relaxed);
-    g_guard_budget_spent.store(true, std::memory_order_relaxed);
-    return guard_unavailable(usable, policy, "the guard-page budget is spent");
+    why = "the guard-page budget is spent";
+    return {};
   }
   const std::size_t page = page_size();
   stack_block b;
@@ -195,18 +223,19 @@ stack_block map_stack(std::size_t usable, guard_policy policy) {
     g_guarded.fetch_sub(1, std::memory_order_relaxed);
     throw;
   }
-  b.guard_wanted = true;
   if (::mprotect(b.base, page, PROT_NONE) != 0) {
     // The rest of the process used more mappings than the headroom allows.
     const int err = errno;
     ::munmap(b.base, b.mapping);
-    g_guarded.fetch_sub(1, std::memory_order_relaxed);
-    g_guard_budget_spent.store(true, std::memory_order_relaxed);
-    return guard_unavailable(usable, policy, std::strerror(err));
+    const long others = g_guarded.fetch_sub(1, std::memory_order_relaxed) - 1;
+    g_guard_ceiling.store(others, std::memory_order_relaxed);
+    why = std::strerror(err);
+    return {};
   }
   register_with_valgrind(b);
   return b;
 }
+}  // namespace
 
 void unmap_stack(stack_block& b) noexcept {
   if (!b) return;
@@ -218,19 +247,28 @@ void unmap_stack(stack_block& b) noexcept {
 #endif
   if (b.slab != nullptr) {
     stack_slab* slab = b.slab;
-    if (slab->live.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(g_slab_mutex);
-      // Only a slab that is no longer carved from can go.
-      if (slab->handed_out == kSlabStacks && slab->live.load(std::memory_order_acquire) == 0) {
-        auto open = g_open_slabs.find(b.mapping);
-        if (open != g_open_slabs.end() && open->second == slab) open->second = nullptr;
-        ::munmap(slab->base, slab->bytes);
-        delete slab;
-      }
+    // The count changes under the mutex: an open slab can be carved from
+    // again after its count reached 0, so only the mutex makes "the last
+    // stack" one thread's decision. Slab stacks exist only past the guard
+    // budget and are unmapped rarely (the pool keeps them).
+    std::lock_guard<std::mutex> lock(g_slab_mutex);
+    if (--slab->live == 0) {
+      // The last stack unmaps its slab, open or full: an open slab left
+      // behind would keep the pages its stacks touched, and leak at exit.
+      auto open = g_open_slabs.find(b.mapping);
+      if (open != g_open_slabs.end() && open->second == slab) open->second = nullptr;
+      ::munmap(slab->base, slab->bytes);
+      delete slab;
     }
   } else {
-    if (b.guard != 0) g_guarded.fetch_sub(1, std::memory_order_relaxed);
     ::munmap(b.base, b.mapping);
+    if (b.guard != 0) {
+      g_guarded.fetch_sub(1, std::memory_order_relaxed);
+      constexpr long none = std::numeric_limits<long>::max();
+      if (g_guard_ceiling.load(std::memory_order_relaxed) != none) {
+        g_guard_ceiling.store(none, std::memory_order_relaxed);  // two mappings are free again
+      }
+    }
   }
   b = stack_block{};
 }
@@ -270,21 +308,41 @@ stack_pool::~stack_pool() {
   for (auto& b : free_) unmap_stack(b);
 }
 
-stack_block stack_pool::acquire_slow(std::size_t usable, guard_policy policy) {
-  const bool want_guard = policy != guard_policy::none;
+bool stack_pool::take_pooled(std::size_t usable, bool guarded, stack_block& out) noexcept {
   // Newest first: the most recently freed stack is the most likely to be warm in cache.
   for (auto it = free_.rbegin(); it != free_.rend(); ++it) {
-    if (it->usable() == usable && it->guard_wanted == want_guard) {
-      stack_block b = *it;
+    if (it->usable() == usable && (it->guard != 0) == guarded) {
+      out = *it;
       free_.erase(std::next(it).base());
       ++in_use_;
-      if (checkers_) forget_previous_owner(b);
-      return b;
+      if (checkers_) forget_previous_owner(out);
+      return true;
     }
   }
-  stack_block b = map_stack(usable, policy);
+  return false;
+}
+
+stack_block stack_pool::acquire_slow(std::size_t usable, guard_policy policy) {
+  const bool want_guard = policy != guard_policy::none;
+  stack_block b;
+  if (take_pooled(usable, want_guard, b)) return b;
+  if (!want_guard) {
+    b = map_plain(usable, 0);
+    register_with_valgrind(b);
+  } else {
+    const char* why = "";
+    b = map_guarded(usable, why);
+    if (!b) {
+      if (policy == guard_policy::required) throw_guard_unavailable(why);
+      warn_unguarded_once(why);
+      // Without a guard page, a pooled unguarded stack is as good as a new
+      // one, and carving another would grow the slabs on every spawn.
+      if (take_pooled(usable, false, b)) return b;
+      b = carve_from_slab(usable);
+      ++unguarded_;  // a slab stack: the guard budget is spent
+    }
+  }
   ++mapped_;
-  if (want_guard && b.guard == 0) ++unguarded_;  // a slab stack: the guard budget is spent
   ++in_use_;
   return b;
 }
@@ -302,4 +360,18 @@ stack_stats stack_pool::stats() const noexcept {
 }
 
 }  // namespace detail
+
+std::size_t debug::guard_page_budget() noexcept {
+  return static_cast<std::size_t>(detail::guard_budget());
+}
+
+void debug::set_guard_page_budget(std::size_t stacks) noexcept {
+  const auto most = static_cast<std::size_t>(std::numeric_limits<long>::max());
+  detail::g_budget.store(static_cast<long>(std::min(stacks, most)), std::memory_order_relaxed);
+}
+
+std::size_t debug::guarded_stacks() noexcept {
+  return static_cast<std::size_t>(detail::g_guarded.load(std::memory_order_relaxed));
+}
+
 }  // namespace green

@@ -21,7 +21,6 @@ struct stack_block {
   std::size_t mapping = 0;  // bytes mapped, guard included
   std::size_t guard = 0;    // 0: no guard page
   unsigned valgrind_id = 0;
-  bool guard_wanted = false;   // what was asked for: pooled stacks are matched on it
   stack_slab* slab = nullptr;  // carved from a shared mapping (unguarded fallback)
 
   explicit operator bool() const noexcept { return base != nullptr; }
@@ -33,17 +32,14 @@ struct stack_block {
   }
 };
 
-// map_stack() maps a new stack of `usable` bytes (a page multiple).
-// Throws: green::error if the mapping fails, or if a guard page is required
-//         and cannot be created.
-stack_block map_stack(std::size_t usable, guard_policy policy);
 // forget_previous_owner() tells ASan and valgrind a pooled stack is fresh.
 void forget_previous_owner(stack_block& b) noexcept;
 // unmap_stack() returns a stack to the kernel. Safe from any thread.
 void unmap_stack(stack_block& b) noexcept;
 
 // round_stack_size() applies the default and rounds up to whole pages.
-std::size_t round_stack_size(std::size_t requested) noexcept;
+// Throws: green::error if `requested` is above max_stack_size.
+std::size_t round_stack_size(std::size_t requested);
 std::size_t page_size() noexcept;
 
 // under_checker() is true when a reused stack must be announced to ASan or
@@ -78,10 +74,13 @@ class stack_pool {
         last_usable_ = usable;
       }
     }
+    // Matched on the guard page the stack has, not on the policy it was
+    // made for: a fallback stack past the guard budget has none, and a
+    // required request must never get it.
     const bool want_guard = opts.guard != guard_policy::none;
     if (__builtin_expect(!free_.empty(), 1)) {
       const stack_block& last = free_.back();
-      if (last.usable() == usable && last.guard_wanted == want_guard) {
+      if (last.usable() == usable && (last.guard != 0) == want_guard) {
         out = last;
         free_.pop_back();
         ++in_use_;
@@ -109,6 +108,7 @@ class stack_pool {
 
  private:
   stack_block acquire_slow(std::size_t usable, guard_policy policy);
+  bool take_pooled(std::size_t usable, bool guarded, stack_block& out) noexcept;
 
   std::vector<stack_block> free_;
   std::size_t last_request_ = 0;  // last nonzero stack_options::size, and its rounding

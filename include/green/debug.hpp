@@ -1,8 +1,9 @@
 // green/debug.hpp
 //
-// Introspection for tests and diagnostics: how many greenlets exist. Every
-// test in green's suite checks that this number is the same before and after
-// it ran, so a leaked greenlet (and the stack it pins) fails the test.
+// Introspection for tests and diagnostics: how many greenlets exist, and the
+// guard pages of stacks. Every test in green's suite checks that the number
+// of greenlets is the same before and after it ran, so a leaked greenlet (and
+// the stack it pins) fails the test.
 //
 //   green::debug::set_counting(true);   // before creating the greenlets
 //   std::size_t before = green::debug::live_greenlets();
@@ -31,6 +32,21 @@ GREEN_API std::size_t live_greenlets() noexcept;
 // references (a handle, or a greenlet whose parent chain leads there). Always
 // on.
 GREEN_API std::size_t live_main_greenlets() noexcept;
+
+// For green's own tests, not for production: the guard-page budget, how many
+// stacks with a guard page may be mapped at once in the process (pooled ones
+// included). By default it is read from vm.max_map_count (README "Stacks");
+// a test lowers it to reach it with a few stacks, and restores it.
+GREEN_API std::size_t guard_page_budget() noexcept;
+GREEN_API void set_guard_page_budget(std::size_t stacks) noexcept;
+
+// guarded_stacks() counts the stacks with a guard page mapped now, in the
+// whole process, pooled ones included.
+GREEN_API std::size_t guarded_stacks() noexcept;
+
+// current_stack_guarded() is true when the calling greenlet runs on a stack
+// with a guard page below it; false on a main greenlet.
+GREEN_API bool current_stack_guarded() noexcept;
 
 }  // namespace green::debug
 

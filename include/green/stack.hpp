@@ -13,17 +13,22 @@
 // its stack size and how to raise it, then aborts (see README "Stacks").
 //
 // Guard pages cost two kernel mappings per stack, and the kernel allows
-// vm.max_map_count of them (65530 by default, so about 32k guarded stacks).
-// When a guard page cannot be created, green follows guard_policy:
-//   * fallback (default): the stack is created without a guard page and a
-//     warning is printed once per process; stack_stats::unguarded counts them.
-//   * required: greenlet creation throws green::error instead.
+// vm.max_map_count of them (65530 by default, so about 32k guarded stacks
+// mapped at once, pooled ones included; unmapping guarded stacks frees room
+// for new ones). When a guard page cannot be created, green follows
+// guard_policy:
+//   * fallback (default): the stack is created without a guard page (or an
+//     unguarded pooled stack is reused) and a warning is printed once per
+//     process; stack_stats::unguarded counts the stacks created so.
+//   * required: greenlet creation throws green::error instead; such a
+//     greenlet never runs on a stack without a guard page.
 // A guard page is never dropped silently.
 
 #ifndef GREEN_STACK_HPP
 #define GREEN_STACK_HPP
 
 #include <cstddef>
+#include <limits>
 
 #include "green/config.hpp"
 
@@ -36,8 +41,16 @@ enum class guard_policy {
   none,      // do not create guard pages at all (no overflow detection)
 };
 
+// max_stack_size is the largest stack size green accepts: 64 PiB with a
+// 64-bit size_t, more than any address space, so it only refuses sizes that
+// are certainly wrong (a negative number converted to size_t) before their
+// rounding to whole pages wraps around to a stack of 0 bytes.
+inline constexpr std::size_t max_stack_size = std::size_t{1}
+                                              << (std::numeric_limits<std::size_t>::digits - 8);
+
 // stack_options configures the stack of one greenlet. A size of 0 means
-// default_stack_size(). Sizes are rounded up to whole pages.
+// default_stack_size(). Sizes are rounded up to whole pages. A size above
+// max_stack_size makes the greenlet's first switch throw green::error.
 struct stack_options {
   std::size_t size = 0;
   guard_policy guard = guard_policy::fallback;
@@ -48,7 +61,8 @@ struct stack_options {
 GREEN_API std::size_t default_stack_size() noexcept;
 
 // set_default_stack_size() changes the default for greenlets created later,
-// process-wide. Throws: green::error if `bytes` is below 16 KiB.
+// process-wide. Throws: green::error if `bytes` is below 16 KiB or above
+// max_stack_size.
 GREEN_API void set_default_stack_size(std::size_t bytes);
 
 // stack_stats is a snapshot of this thread's stack allocator.
