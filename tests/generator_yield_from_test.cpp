@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE generator_yield_from
 #include <boost/test/unit_test.hpp>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -519,6 +520,26 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(destroying_delegator_closes_delegate_first, Impl, 
       log == (log_t{"sub generator_exit", "sub finally", "outer generator_exit", "outer finally"}),
       boost::test_tools::per_element());
   BOOST_TEST(sub.done());
+}
+
+// Destroying a delegate while its delegator is suspended in yield_from on it
+// closes the delegate and takes it out of the chain; the delegator goes on
+// as if the delegate had been driven to its end by someone else: next()
+// returns the default result (Python's None) from the yield_from.
+BOOST_AUTO_TEST_CASE_TEMPLATE(destroying_delegate_lets_suspended_delegator_go_on, Impl,
+                              generator_impls) {
+  using sub_t = decltype(Impl::counter_ret(0, 0));
+  log_t log;
+  auto sub = std::make_unique<sub_t>(Impl::counter_ret(3, 9));
+  auto outer = Impl::delegator(*sub, log);
+  BOOST_TEST(outer.next() == 0);
+  BOOST_TEST(outer.delegating());
+  sub.reset();
+  BOOST_CHECK_THROW(outer.next(), green::stop_iteration);
+  BOOST_TEST(outer.done());
+  BOOST_TEST(!outer.delegating());
+  BOOST_TEST(outer.result() == 1);
+  BOOST_TEST(log == (log_t{"outer start", "outer got 0"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,9 +9,13 @@
 #define BOOST_TEST_MODULE greenlet_tsan
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <optional>
+#include <semaphore>
 #include <string>
 #include <thread>
 
+#include "green/context.hpp"
 #include "green/greenlet.hpp"
 #include "support/child_process.hpp"
 #include "support/fixtures.hpp"
@@ -39,6 +43,52 @@ int race_in_greenlets() {
   a.join();
   b.join();
   return 0;
+}
+
+// hammer_context_of_switching_greenlet() reads and sets the context of a
+// greenlet from the main thread while that greenlet's own thread keeps
+// switching it in and out and replacing its context. Every call must be
+// refused: exit status 0 if all were, 1 if any went through.
+int hammer_context_of_switching_greenlet() {
+  constexpr int calls = 2000;
+  std::atomic<bool> done{false};
+  std::binary_semaphore ready(0);
+  std::optional<green::greenlet> shared;
+  std::thread owner([&] {
+    bool stop = false;
+    green::greenlet g([&] {
+      while (!stop) {
+        green::getcurrent().set_gr_context(green::context());
+        green::getcurrent().parent()->switch_();
+      }
+    });
+    shared = g;
+    ready.release();
+    while (!done.load(std::memory_order_acquire)) {
+      g.switch_();
+      g.set_gr_context(std::nullopt);  // also while it is suspended
+    }
+    stop = true;
+    g.switch_();
+  });
+  ready.acquire();
+  int refused = 0;
+  for (int i = 0; i < calls; ++i) {
+    try {
+      (void)shared->gr_context();
+    } catch (const green::error&) {
+      ++refused;
+    }
+    try {
+      shared->set_gr_context(green::context());
+    } catch (const green::error&) {
+      ++refused;
+    }
+  }
+  done.store(true, std::memory_order_release);
+  owner.join();
+  shared.reset();
+  return refused == 2 * calls ? 0 : 1;
 }
 
 // first_report_stack() is the racing access's stack: the lines of the first
@@ -92,6 +142,16 @@ BOOST_AUTO_TEST_CASE(switching_between_greenlets_of_one_thread_is_not_a_race) {
     return turns == 2000 ? 0 : 1;
   });
   BOOST_TEST(r.exited_ok(), "child status " << r.status << ", stderr:\n" << r.err);
+  BOOST_TEST(r.err.find("ThreadSanitizer") == std::string::npos, r.err);
+}
+
+// A greenlet's context is read and replaced without a lock on its own
+// thread, so another thread is refused always, not only while the greenlet
+// runs: a check for "not running" is followed by a switch into it.
+BOOST_AUTO_TEST_CASE(context_of_switching_greenlet_from_other_thread_is_refused_without_race) {
+  green::test::child_result r = green::test::run_in_child(hammer_context_of_switching_greenlet);
+  BOOST_TEST(r.exited_ok(), "child status " << r.status << " (1: a call went through), stderr:\n"
+                                            << r.err);
   BOOST_TEST(r.err.find("ThreadSanitizer") == std::string::npos, r.err);
 }
 

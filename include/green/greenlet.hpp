@@ -298,7 +298,13 @@ class GREEN_API greenlet {
 
   // gr_context() is the greenlet's context, or nothing if it has none yet.
   // set_gr_context() replaces it (nothing: the next set() creates a new one).
-  // Throws: green::error if the greenlet is running in another thread.
+  // Only the greenlet's own thread may call them (an unstarted greenlet's:
+  // the thread of its parent, where it will start), or any thread once that
+  // thread has exited. The context is read and replaced without a lock on
+  // its thread, so a check for "not running right now" would race with a
+  // switch into it. Python is laxer: it refuses only while the greenlet runs
+  // in another thread.
+  // Throws: green::error if called on any other thread.
   std::optional<context> gr_context() const;
   void set_gr_context(std::optional<context> ctx) const;
 

@@ -379,7 +379,10 @@ struct promise_base : chain_node {
   }
 
   // delegation_result() is the end of yield_from: true if sub returned a
-  // value, false for Python's None; throws what the delegation raises.
+  // value, false for Python's None; throws what the delegation raises. It
+  // reads sub only when sub finished into us: otherwise sub may be gone (a
+  // borrowed delegate destroyed while we were suspended in it wakes us with
+  // wake_reason::op, as if it had been finished by someone driving it).
   bool delegation_result(promise_base* sub) {
     in_yield_from = false;
     chain_node* t = top;
@@ -545,18 +548,25 @@ struct promise : promise_result<R> {
     struct awaiter {
       promise* self;
       delegation<Sub> d;
-      bool none = false;
-      promise_base* sub() noexcept { return &d.sub.h_.promise(); }
+      // The delegate's promise, taken before suspending; null if the
+      // delegate was already closed (rule 25). A borrowed delegate may be
+      // destroyed while we are suspended in it (its destructor closes it and
+      // takes it out of the chain), so the resumption must not read the
+      // generator object again; delegation_result() dereferences `sub` only
+      // when the delegate has just finished into us, alive.
+      promise_base* sub = nullptr;
       bool await_ready() {
-        self->check_delegate(sub());
-        if (sub()->status == node_state::closed) none = true;  // rule 25
-        return none;
+        promise_base* s = &d.sub.h_.promise();
+        self->check_delegate(s);
+        if (s->status == node_state::closed) return true;
+        sub = s;
+        return false;
       }
       std::coroutine_handle<> await_suspend(std::coroutine_handle<>) noexcept {
-        return self->delegate_to(sub());
+        return self->delegate_to(sub);
       }
       R2 await_resume() {
-        const bool returned = !none && self->delegation_result(sub());
+        const bool returned = sub != nullptr && self->delegation_result(sub);
         if constexpr (!std::is_void_v<R2>) {
           if (!returned) {
             if constexpr (std::is_default_constructible_v<R2>) {
@@ -565,7 +575,7 @@ struct promise : promise_result<R> {
               green::detail::throw_no_result();
             }
           }
-          auto& r = static_cast<promise_result<R2>*>(sub())->result_;
+          auto& r = static_cast<promise_result<R2>*>(sub)->result_;
           if constexpr (std::is_copy_constructible_v<R2>) {
             return *r;
           } else {
