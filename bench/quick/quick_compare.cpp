@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
   add("switch_roundtrip/raw_fcontext", "", roundtrips<raw::echo>());
   add("gen_next/stackful", "<= 1.3x raw RT", items([] { return stackful::make_counter(); }));
   add("gen_next/stackless", "<= 1.5x cxx20", items([] { return stackless::make_counter(); }));
-  add("gen_next/cxx20_minimal", "", items([] { return cxx20::counter(); }));
+  add("gen_next/cxx20_minimal", "", items([] { return cxx20::bodies::counter(); }));
 
   // Calibrate: enough operations for one sample of about sample_ms.
   for (auto& r : rows) {
