@@ -3,7 +3,7 @@
 # GREEN_INSTALL is ON, after lib/ and adapters/ have defined their targets.
 #
 # Installed layout (prefix-relative, GNUInstallDirs):
-#   include/green/*.hpp
+#   include/green/*.hpp, include/green/detail/*.hpp (version.hpp generated)
 #   lib/libgreen_core.{a,so}  (and libgreen_generator.* unless header-only)
 #   lib/cmake/green/greenConfig.cmake, greenConfigVersion.cmake, greenTargets*.cmake
 #   lib/pkgconfig/green.pc
@@ -13,20 +13,9 @@ include(CMakePackageConfigHelpers)
 set(GREEN_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/green"
     CACHE STRING "Where greenConfig.cmake is installed, relative to the prefix")
 
-# The green libraries this build defines (adapters may not all exist yet).
-set(_green_libs "")
-foreach(_green_lib IN ITEMS green_core green_stackless green_generator green_hub)
-  if(TARGET ${_green_lib})
-    list(APPEND _green_libs ${_green_lib})
-  endif()
-endforeach()
-
-# green::green links every green library, for consumers that want all of it.
-if(NOT TARGET green)
-  add_library(green INTERFACE)
-  add_library(green::green ALIAS green)
-  target_link_libraries(green INTERFACE ${_green_libs})
-endif()
+# The green libraries this build defines and green::green, which links them
+# all: both come from the top-level CMakeLists.txt.
+set(_green_libs ${GREEN_LIBRARIES})
 
 install(TARGETS ${_green_libs} green
   EXPORT greenTargets
@@ -37,6 +26,9 @@ install(TARGETS ${_green_libs} green
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/green
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.hpp")
+# The generated one (lib/CMakeLists.txt), from project()'s version.
+install(FILES ${PROJECT_BINARY_DIR}/include/green/version.hpp
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/green)
 
 install(EXPORT greenTargets
   NAMESPACE green::

@@ -10,7 +10,7 @@
 
 namespace green {
 
-const char* version_string() noexcept { return "0.1.0"; }
+const char* version_string() noexcept { return GREEN_VERSION_STRING; }
 
 namespace detail {
 namespace {

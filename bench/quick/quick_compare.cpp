@@ -2,12 +2,12 @@
 //
 // green_quick_compare: a few key rows of green_bench, measured in a few
 // seconds, printed as a table with the two ratio columns of the full report
-// and the targets they relate to. `make demo` runs it last. It uses the same
-// policies and loops as green_bench (bench/support/), timed by hand with the
-// process CPU clock instead of Google Benchmark, so the everyday build can
-// have it without the benchmark packages. The numbers are indicative (short
-// samples, the everyday -O2 build, a shared machine): `make bench` takes the
-// real ones.
+// and the targets they relate to, without a verdict: short samples decide
+// nothing, bench/check judges the targets on `make bench`'s numbers. `make demo` runs it last. It
+// uses the same policies and loops as green_bench (bench/support/), timed by hand with the process
+// CPU clock instead of Google Benchmark, so the everyday build can have it without the benchmark
+// packages. The numbers are indicative (short samples, the everyday -O2 build, a shared machine):
+// `make bench` takes the real ones.
 //
 //   green_quick_compare [--samples=N] [--ms=M]
 
@@ -51,7 +51,7 @@ void keep(const T& v) {
 // A row runs `ops` operations per call and checks its own result.
 struct row {
   const char* name;
-  const char* goal;  // the target this row is judged by, or ""
+  const char* goal;  // the target bench/check judges this row by, or ""
   std::function<bool(long)> run;
   long ops = 1;            // calibrated
   std::vector<double> ns;  // per-operation samples
@@ -120,11 +120,11 @@ int main(int argc, char** argv) {
   auto add = [&](const char* name, const char* goal, std::function<bool(long)> run) {
     rows.push_back(row{name, goal, std::move(run), 1, {}});
   };
-  add("switch_roundtrip/greenlet", "<= 1.25x raw RT", roundtrips<greenlet::echo>());
+  add("switch_roundtrip/greenlet", "<= 1.5x raw RT", roundtrips<greenlet::echo>());
   add("switch_roundtrip/raw_fcontext", "", roundtrips<raw::echo>());
   add("gen_next/stackful", "<= 1.3x raw RT", items([] { return stackful::make_counter(); }));
   add("gen_next/stackless", "<= 1.5x cxx20", items([] { return stackless::make_counter(); }));
-  add("gen_next/cxx20_minimal", "", items([] { return cxx20::counter(); }));
+  add("gen_next/cxx20_minimal", "", items([] { return cxx20::bodies::counter(); }));
 
   // Calibrate: enough operations for one sample of about sample_ms.
   for (auto& r : rows) {
@@ -175,27 +175,18 @@ int main(int argc, char** argv) {
       samples, sample_ms);
   std::printf("build: %s; %s; load average %.2f %.2f %.2f\n\n", GREEN_QUICK_BUILD, pinned.c_str(),
               load[0], load[1], load[2]);
-  std::printf("%-31s %9s %11s %11s   %-17s %s\n", "row", "ns/op", "/ raw RT", "/ cxx20", "target",
-              "");
+  std::printf("%-31s %9s %11s %11s   %s\n", "row", "ns/op", "/ raw RT", "/ cxx20", "target");
   // clear_fp_flags_note: the clock arithmetic sets MXCSR's inexact flag,
   // which the raw units' saved state lacks, and a raw jump_fcontext then
   // reloads a different MXCSR on every switch (over 100 ns a round trip here;
   // bench row switch_fp_flags). green keeps the flags alike, the raw peer
   // cannot, so each sample starts with the flags cleared. A greenlet round
   // trip is two jump_fcontext calls plus work: should the raw row still come
-  // out slower, no verdict rests on it.
+  // out slower, the ratios against it mean nothing, and the table says so.
   const bool raw_disturbed = raw > median(rows[0].ns);
   for (const auto& r : rows) {
     const double m = median(r.ns);
-    std::string verdict;
-    if (r.goal[0] != '\0') {
-      const bool vs_cxx = std::strstr(r.goal, "cxx20") != nullptr;
-      const double ratio = vs_cxx ? m / cxx : m / raw;
-      const double limit = std::atof(r.goal + 3);
-      verdict = !vs_cxx && raw_disturbed ? "(no verdict)" : ratio <= limit ? "met" : "missed";
-    }
-    std::printf("%-31s %9.2f %10.2fx %10.2fx   %-17s %s\n", r.name, m, m / raw, m / cxx, r.goal,
-                verdict.c_str());
+    std::printf("%-31s %9.2f %10.2fx %10.2fx   %s\n", r.name, m, m / raw, m / cxx, r.goal);
   }
   std::printf(
       "\nraw RT = switch_roundtrip/raw_fcontext (a bare jump_fcontext there and back); "
@@ -205,7 +196,7 @@ int main(int argc, char** argv) {
   if (raw_disturbed) {
     std::printf(
         "The raw round trip came out slower than the greenlet one built on it (a stall in this "
-        "build), so no verdict is given against it.\n");
+        "build), so the ratios against it mean nothing here.\n");
   }
   return 0;
 }

@@ -11,7 +11,8 @@
 //     destructor close()s: generator_exit thrown at the yield) and
 //     memory_parked.
 //   * stackless (green::stackless::generator): the coroutine bodies of
-//     peer_cxx20_minimal.hpp with the return type swapped, except that
+//     peer_cxx20_minimal.hpp with the return type swapped (the ones written
+//     once in coroutine_bodies.hpp, and the same shapes here), except that
 //     yield_from and tree_walk delegate with `co_yield yield_from(sub)`
 //     where cxx20_minimal re-yields item by item.
 // Every greenlet gets a 64 KiB stack (stack_options{.size = stack_size}) and
@@ -35,6 +36,7 @@
 #include "green/stack.hpp"
 #include "green/stackless.hpp"
 #include "support/common.hpp"
+#include "support/coroutine_bodies.hpp"
 #include "support/stackful_workloads.hpp"
 
 namespace green_bench {
@@ -249,15 +251,9 @@ namespace sl {
 template <class Y, class S = void>
 using gen = green::stackless::generator<Y, S>;
 using green::stackless::yield_from;
-
-inline gen<int> counter() {
-  for (int i = 0;; ++i) co_yield i;
-}
-
-inline gen<int, int> accumulator() {
-  int total = 0;
-  for (;;) total += co_yield total;
-}
+// The bodies cxx20_minimal runs too: counter(), accumulator(),
+// source_stage(), oneshot(), parked_body(), parked_unit().
+using bodies = coroutine_bodies<gen>;
 
 // Clang's -Winfinite-recursion misreads coroutines: calling chain() only
 // creates a suspended frame, it does not recurse.
@@ -287,10 +283,8 @@ inline gen<int> walk(const tree_node* n) {
   co_yield yield_from(walk(n->right));
 }
 
-// The pipeline stages own their upstream generator and pull with range-for.
-inline gen<std::string_view> source_stage(std::string_view text) {
-  for (std::size_t pos = 0; pos < text.size();) co_yield next_line(text, pos);
-}
+// The pipeline stages own their upstream generator and pull with range-for;
+// the first is bodies::source_stage().
 inline gen<int> parse_stage(gen<std::string_view> up) {
   int v = 0;
   for (std::string_view line : up)
@@ -302,21 +296,6 @@ inline gen<int> filter_stage(gen<int> up) {
 }
 inline gen<int> map_stage(gen<int> up) {
   for (int v : up) co_yield transform(v);
-}
-
-inline gen<int> oneshot(int x, int* out) {
-  *out = x + 1;
-  co_return;
-}
-
-inline gen<int> parked_body(int* destroyed) {
-  counted guard(destroyed);
-  co_yield 0;
-}
-
-inline gen<int> parked_unit() {
-  touch_stack();  // runs on the resumer's stack
-  co_yield 0;
 }
 
 }  // namespace sl
@@ -332,7 +311,7 @@ class stackless_generator : public pull_adapter<sl::gen<Y, S>, Y, S> {
 class stackless_pipeline {
  public:
   explicit stackless_pipeline(std::string_view text)
-      : last_(sl::map_stage(sl::filter_stage(sl::parse_stage(sl::source_stage(text))))) {}
+      : last_(sl::map_stage(sl::filter_stage(sl::parse_stage(sl::bodies::source_stage(text))))) {}
   const int* next() { return last_.next(); }
 
  private:
@@ -344,7 +323,7 @@ class stackless_spawner {
   int run(int x) {
     int out = 0;
     {
-      auto g = sl::oneshot(x, &out);
+      auto g = sl::bodies::oneshot(x, &out);
       for (int v : g) static_cast<void>(v);
     }
     return out;
@@ -352,7 +331,7 @@ class stackless_spawner {
 };
 
 inline sl::gen<int> make_parked_stackless(int* destroyed) {
-  auto g = sl::parked_body(destroyed);
+  auto g = sl::bodies::parked_body(destroyed);
   g.next();
   return g;
 }
@@ -362,7 +341,7 @@ class stackless_park_set {
   explicit stackless_park_set(long n) {
     units_.reserve(static_cast<std::size_t>(n));
     for (long i = 0; i < n; ++i) {
-      units_.push_back(sl::parked_unit());
+      units_.push_back(sl::bodies::parked_unit());
       units_.back().next();
     }
   }
@@ -416,10 +395,10 @@ struct stackful : stackful_workloads<green_impl::stackful_generator> {
 struct stackless {
   static constexpr const char* name = "stackless";
   static green_impl::stackless_generator<int> make_counter() {
-    return green_impl::stackless_generator<int>(green_impl::sl::counter());
+    return green_impl::stackless_generator<int>(green_impl::sl::bodies::counter());
   }
   static green_impl::stackless_generator<int, int> make_accumulator() {
-    return green_impl::stackless_generator<int, int>(green_impl::sl::accumulator());
+    return green_impl::stackless_generator<int, int>(green_impl::sl::bodies::accumulator());
   }
   static green_impl::stackless_generator<int> make_chain(int depth) {
     return green_impl::stackless_generator<int>(green_impl::sl::chain(depth));

@@ -19,6 +19,7 @@
 #include <boost/context/pooled_fixedsize_stack.hpp>
 
 #include "support/common.hpp"
+#include "support/stackful_workloads.hpp"
 
 namespace green_bench {
 namespace fiber_ctx {
@@ -215,6 +216,18 @@ class park_set {
 };
 
 }  // namespace fiber_ctx
+
+// The policy (the members variants.hpp lists).
+struct boost_fiber_ctx : stackful_workloads<fiber_ctx::generator> {
+  static constexpr const char* name = "boost_fiber_ctx";
+  using echo = fiber_ctx::echo;
+  using spawner = fiber_ctx::spawner;
+  using parked = fiber_ctx::parked;
+  static parked make_parked(int* destroyed) { return fiber_ctx::make_parked(destroyed); }
+  using ring = fiber_ctx::ring;
+  using park_set = fiber_ctx::park_set;
+};
+
 }  // namespace green_bench
 
 #endif  // GREEN_BENCH_PEER_BOOST_FIBER_CTX_HPP

@@ -116,6 +116,15 @@ class ring {
 };
 
 }  // namespace fibers
+
+// The policy (the members variants.hpp lists).
+struct boost_fibers {
+  static constexpr const char* name = "boost_fibers";
+  using echo = fibers::echo;
+  using spawner = fibers::spawner;
+  using ring = fibers::ring;
+};
+
 }  // namespace green_bench
 
 #endif  // GREEN_BENCH_PEER_BOOST_FIBERS_HPP

@@ -26,6 +26,7 @@
 #pragma GCC diagnostic pop
 
 #include "support/common.hpp"
+#include "support/stackful_workloads.hpp"
 
 namespace green_bench {
 namespace coro2 {
@@ -201,6 +202,18 @@ class park_set {
 };
 
 }  // namespace coro2
+
+// The policy (the members variants.hpp lists).
+struct coroutine2 : stackful_workloads<coro2::generator> {
+  static constexpr const char* name = "coroutine2";
+  using echo = coro2::echo;
+  using spawner = coro2::spawner;
+  using parked = coro2::parked;
+  static parked make_parked(int* destroyed) { return coro2::make_parked(destroyed); }
+  using ring = coro2::ring;
+  using park_set = coro2::park_set;
+};
+
 }  // namespace green_bench
 
 #endif  // GREEN_BENCH_PEER_COROUTINE2_HPP

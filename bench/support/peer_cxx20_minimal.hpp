@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "support/common.hpp"
+#include "support/coroutine_bodies.hpp"
 #include "support/cxx20_generator.hpp"
 
 namespace green_bench {
@@ -26,6 +27,8 @@ namespace cxx20 {
 
 template <class Y, class S = void>
 using generator = cxx20_generator<Y, S>;
+// The bodies green's stackless row runs too.
+using bodies = coroutine_bodies<generator>;
 
 // ------------------------------------------------------------- switch_roundtrip
 
@@ -43,16 +46,7 @@ class echo {
   generator<int, int> g_;
 };
 
-// --------------------------------------------------------- gen_next / gen_send
-
-inline generator<int> counter() {
-  for (int i = 0;; ++i) co_yield i;
-}
-
-inline generator<int, int> accumulator() {
-  int total = 0;
-  for (;;) total += co_yield total;
-}
+// gen_next / gen_send: bodies::counter(), bodies::accumulator().
 
 // ---------------------------------------------------------------- yield_from
 
@@ -88,10 +82,8 @@ inline generator<int> walk(const tree_node* n) {
 
 // ----------------------------------------------------------------- pipeline
 
-// Each stage owns its upstream generator (moved into its frame).
-inline generator<std::string_view> source_stage(std::string_view text) {
-  for (std::size_t pos = 0; pos < text.size();) co_yield next_line(text, pos);
-}
+// Each stage owns its upstream generator (moved into its frame). The first
+// is bodies::source_stage().
 inline generator<int> parse_stage(generator<std::string_view> up) {
   int v = 0;
   while (const std::string_view* line = up.next())
@@ -108,7 +100,7 @@ inline generator<int> map_stage(generator<int> up) {
 class pipeline {
  public:
   explicit pipeline(std::string_view text)
-      : last_(map_stage(filter_stage(parse_stage(source_stage(text))))) {}
+      : last_(map_stage(filter_stage(parse_stage(bodies::source_stage(text))))) {}
   const int* next() { return last_.next(); }
 
  private:
@@ -117,17 +109,12 @@ class pipeline {
 
 // ----------------------------------------------------- spawn_finish / kill
 
-inline generator<int> oneshot(int x, int* out) {
-  *out = x + 1;
-  co_return;
-}
-
 class spawner {
  public:
   int run(int x) {
     int out = 0;
     {
-      auto g = oneshot(x, &out);
+      auto g = bodies::oneshot(x, &out);
       g.next();  // runs to the end
     }
     return out;
@@ -136,13 +123,8 @@ class spawner {
 
 using parked = generator<int>;
 
-inline generator<int> parked_body(int* destroyed) {
-  counted guard(destroyed);
-  co_yield 0;
-}
-
 inline parked make_parked(int* destroyed) {
-  auto g = parked_body(destroyed);
+  auto g = bodies::parked_body(destroyed);
   g.next();
   return g;
 }
@@ -176,17 +158,12 @@ class ring {
 
 // ----------------------------------------------------------------- memory_parked
 
-inline generator<int> parked_unit() {
-  touch_stack();  // runs on the resumer's stack
-  co_yield 0;
-}
-
 class park_set {
  public:
   explicit park_set(long n) {
     units_.reserve(static_cast<std::size_t>(n));
     for (long i = 0; i < n; ++i) {
-      units_.push_back(parked_unit());
+      units_.push_back(bodies::parked_unit());
       units_.back().next();
     }
   }
@@ -196,6 +173,23 @@ class park_set {
 };
 
 }  // namespace cxx20
+
+// The policy (the members variants.hpp lists).
+struct cxx20_minimal {
+  static constexpr const char* name = "cxx20_minimal";
+  using echo = cxx20::echo;
+  static cxx20::generator<int> make_counter() { return cxx20::bodies::counter(); }
+  static cxx20::generator<int, int> make_accumulator() { return cxx20::bodies::accumulator(); }
+  static cxx20::generator<int> make_chain(int depth) { return cxx20::chain(depth); }
+  static cxx20::generator<int> make_tree_walk(const tree& t) { return cxx20::walk(t.root()); }
+  using pipeline = cxx20::pipeline;
+  using spawner = cxx20::spawner;
+  using parked = cxx20::parked;
+  static parked make_parked(int* destroyed) { return cxx20::make_parked(destroyed); }
+  using ring = cxx20::ring;
+  using park_set = cxx20::park_set;
+};
+
 }  // namespace green_bench
 
 #endif  // GREEN_BENCH_PEER_CXX20_MINIMAL_HPP

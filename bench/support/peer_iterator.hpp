@@ -149,6 +149,17 @@ class pipeline {
 };
 
 }  // namespace iter
+
+// The policy (the members variants.hpp lists).
+struct iterator {
+  static constexpr const char* name = "iterator";
+  static iter::counter make_counter() { return {}; }
+  static iter::accumulator make_accumulator() { return {}; }
+  static iter::chain make_chain(int depth) { return iter::chain(depth); }
+  static iter::tree_walk make_tree_walk(const tree& t) { return iter::tree_walk(t.root()); }
+  using pipeline = iter::pipeline;
+};
+
 }  // namespace green_bench
 
 #endif  // GREEN_BENCH_PEER_ITERATOR_HPP

@@ -29,6 +29,7 @@
 #include <boost/context/detail/fcontext.hpp>
 
 #include "support/common.hpp"
+#include "support/stackful_workloads.hpp"
 
 namespace green_bench {
 namespace raw {
@@ -364,6 +365,26 @@ class park_set {
 };
 
 }  // namespace raw
+
+// The policy (the members variants.hpp lists).
+struct raw_fcontext : stackful_workloads<raw::generator> {
+  static constexpr const char* name = "raw_fcontext";
+  using echo = raw::echo;
+  using spawner = raw::spawner;
+  using parked = raw::parked;
+  static parked make_parked(int* destroyed) { return raw::make_parked(destroyed); }
+  using ring = raw::ring;
+  using park_set = raw::park_set;
+};
+
+// raw_fcontext_call: raw_fcontext's switch_roundtrip with each side's jump in
+// a [[gnu::noinline]] function (informational: what any switch API pays for
+// being a function call after a stack switch).
+struct raw_fcontext_call {
+  static constexpr const char* name = "raw_fcontext_call";
+  using echo = raw::echo_call;
+};
+
 }  // namespace green_bench
 
 #endif  // GREEN_BENCH_PEER_RAW_FCONTEXT_HPP

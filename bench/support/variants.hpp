@@ -1,7 +1,7 @@
 // bench/support/variants.hpp
 //
-// The implementation policies. Each scenario body is a template on one of
-// these; a row is "<scenario>/<policy>::name". A policy provides what the
+// The implementation policies, listed. Each scenario body is a template on
+// one of these; a row is "<scenario>/<policy>::name". A policy provides what the
 // scenarios it is registered for use (a missing member is a compile error at
 // the registration line):
 //
@@ -39,88 +39,20 @@
 #ifndef GREEN_BENCH_VARIANTS_HPP
 #define GREEN_BENCH_VARIANTS_HPP
 
-#include <string_view>
-
-#include "support/common.hpp"
+// Every policy, each defined at the end of its implementation's header:
+//   green_variants.hpp        greenlet, stackful, stackless (green's rows)
+//   peer_raw_fcontext.hpp     raw_fcontext, raw_fcontext_call
+//   peer_boost_fiber_ctx.hpp  boost_fiber_ctx
+//   peer_coroutine2.hpp       coroutine2
+//   peer_boost_fibers.hpp     boost_fibers
+//   peer_cxx20_minimal.hpp    cxx20_minimal
+//   peer_iterator.hpp         iterator
+#include "support/green_variants.hpp"
 #include "support/peer_boost_fiber_ctx.hpp"
 #include "support/peer_boost_fibers.hpp"
 #include "support/peer_coroutine2.hpp"
 #include "support/peer_cxx20_minimal.hpp"
 #include "support/peer_iterator.hpp"
 #include "support/peer_raw_fcontext.hpp"
-#include "support/stackful_workloads.hpp"
-
-namespace green_bench {
-
-struct raw_fcontext : stackful_workloads<raw::generator> {
-  static constexpr const char* name = "raw_fcontext";
-  using echo = raw::echo;
-  using spawner = raw::spawner;
-  using parked = raw::parked;
-  static parked make_parked(int* destroyed) { return raw::make_parked(destroyed); }
-  using ring = raw::ring;
-  using park_set = raw::park_set;
-};
-
-// raw_fcontext_call: raw_fcontext's switch_roundtrip with each side's jump in
-// a [[gnu::noinline]] function (informational: what any switch API pays for
-// being a function call after a stack switch).
-struct raw_fcontext_call {
-  static constexpr const char* name = "raw_fcontext_call";
-  using echo = raw::echo_call;
-};
-
-struct boost_fiber_ctx : stackful_workloads<fiber_ctx::generator> {
-  static constexpr const char* name = "boost_fiber_ctx";
-  using echo = fiber_ctx::echo;
-  using spawner = fiber_ctx::spawner;
-  using parked = fiber_ctx::parked;
-  static parked make_parked(int* destroyed) { return fiber_ctx::make_parked(destroyed); }
-  using ring = fiber_ctx::ring;
-  using park_set = fiber_ctx::park_set;
-};
-
-struct coroutine2 : stackful_workloads<coro2::generator> {
-  static constexpr const char* name = "coroutine2";
-  using echo = coro2::echo;
-  using spawner = coro2::spawner;
-  using parked = coro2::parked;
-  static parked make_parked(int* destroyed) { return coro2::make_parked(destroyed); }
-  using ring = coro2::ring;
-  using park_set = coro2::park_set;
-};
-
-struct boost_fibers {
-  static constexpr const char* name = "boost_fibers";
-  using echo = fibers::echo;
-  using spawner = fibers::spawner;
-  using ring = fibers::ring;
-};
-
-struct cxx20_minimal {
-  static constexpr const char* name = "cxx20_minimal";
-  using echo = cxx20::echo;
-  static cxx20::generator<int> make_counter() { return cxx20::counter(); }
-  static cxx20::generator<int, int> make_accumulator() { return cxx20::accumulator(); }
-  static cxx20::generator<int> make_chain(int depth) { return cxx20::chain(depth); }
-  static cxx20::generator<int> make_tree_walk(const tree& t) { return cxx20::walk(t.root()); }
-  using pipeline = cxx20::pipeline;
-  using spawner = cxx20::spawner;
-  using parked = cxx20::parked;
-  static parked make_parked(int* destroyed) { return cxx20::make_parked(destroyed); }
-  using ring = cxx20::ring;
-  using park_set = cxx20::park_set;
-};
-
-struct iterator {
-  static constexpr const char* name = "iterator";
-  static iter::counter make_counter() { return {}; }
-  static iter::accumulator make_accumulator() { return {}; }
-  static iter::chain make_chain(int depth) { return iter::chain(depth); }
-  static iter::tree_walk make_tree_walk(const tree& t) { return iter::tree_walk(t.root()); }
-  using pipeline = iter::pipeline;
-};
-
-}  // namespace green_bench
 
 #endif  // GREEN_BENCH_VARIANTS_HPP

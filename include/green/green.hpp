@@ -1,6 +1,8 @@
 // green/green.hpp
 //
-// Umbrella header: everything green offers.
+// Umbrella header: everything green offers, greenlets and both generators
+// (stackful and stackless). Link green::green, which links every green
+// library, with it.
 //
 //   #include <green/green.hpp>
 
@@ -10,8 +12,11 @@
 #include "green/context.hpp"
 #include "green/debug.hpp"
 #include "green/errors.hpp"
+#include "green/generator.hpp"
+#include "green/generator_common.hpp"
 #include "green/greenlet.hpp"
 #include "green/stack.hpp"
+#include "green/stackless.hpp"
 #include "green/value.hpp"
 #include "green/version.hpp"
 

@@ -43,7 +43,7 @@
 
 #include <cstddef>
 
-#include "green/greenlet.hpp"
+#include "green/detail/switch.hpp"
 
 #include <boost/context/detail/fcontext.hpp>
 
