@@ -948,6 +948,12 @@ const greenlet& greenlet::current() { return thread_state::get().current->self; 
 
 const greenlet& getcurrent() { return greenlet::current(); }
 
+const greenlet& getmain() { return thread_state::get().main->self; }
+
+bool thread_state_alive() noexcept {
+  return detail::tls_state != nullptr || !detail::tls_torn_down;
+}
+
 value greenlet::throw_() const { return throw_(std::make_exception_ptr(greenlet_exit{})); }
 
 value greenlet::throw_(std::exception_ptr ex) const {

@@ -737,4 +737,62 @@ BOOST_AUTO_TEST_CASE(last_handle_dropped_on_another_thread_as_the_greenlet_retur
   BOOST_TEST(green::debug::live_greenlets() == live_before);
 }
 
+// getmain() is the root of every parent chain of the calling thread, the
+// same greenlet wherever it is asked on that thread, and another one on
+// another thread.
+BOOST_AUTO_TEST_CASE(getmain_is_the_threads_main_greenlet_from_any_depth) {
+  const green::greenlet main = green::getcurrent();
+  BOOST_TEST((green::getmain() == main));
+  BOOST_TEST(green::getmain().is_main());
+  bool inner_sees_main = false;
+  green::greenlet outer([&] {
+    green::greenlet inner([&] { inner_sees_main = green::getmain() == main; });
+    inner.switch_();
+  });
+  outer.switch_();
+  BOOST_TEST(inner_sees_main);
+  bool other_is_other = false;
+  bool other_is_main = false;
+  std::thread([&] {
+    other_is_other = !(green::getmain() == main);
+    other_is_main = green::getmain().is_main() && green::getmain() == green::getcurrent();
+  }).join();
+  BOOST_TEST(other_is_other);
+  BOOST_TEST(other_is_main);
+}
+
+// thread_state_alive() says whether green can still be used on this thread:
+// yes before the first green call and while the thread runs; no in a
+// thread_local destructor that runs after green's state was destroyed,
+// where getcurrent() throws. It never throws itself.
+BOOST_AUTO_TEST_CASE(thread_state_alive_is_false_only_after_the_threads_green_state_is_gone) {
+  struct late_probe {
+    bool* alive_then;
+    bool* getcurrent_threw;
+    ~late_probe() {
+      *alive_then = green::thread_state_alive();
+      try {
+        (void)green::getcurrent();
+      } catch (const green::error&) {
+        *getcurrent_threw = true;
+      }
+    }
+  };
+  bool before_first_call = false;
+  bool while_running = false;
+  bool in_late_destructor = true;
+  bool getcurrent_threw = false;
+  std::thread([&] {
+    // Constructed before green's state, so destroyed after it.
+    thread_local late_probe probe{&in_late_destructor, &getcurrent_threw};
+    before_first_call = green::thread_state_alive();
+    (void)green::getcurrent();
+    while_running = green::thread_state_alive();
+  }).join();
+  BOOST_TEST(before_first_call);
+  BOOST_TEST(while_running);
+  BOOST_TEST(!in_late_destructor);
+  BOOST_TEST(getcurrent_threw);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -48,23 +48,6 @@ inline generator_core* as_core(chain_node* n) noexcept { return static_cast<gene
 thread_local char tls_thread_tag;
 inline const void* this_thread_tag() noexcept { return &tls_thread_tag; }
 
-greenlet main_greenlet() {
-  greenlet g = getcurrent();
-  while (std::optional<greenlet> p = g.parent()) g = std::move(*p);
-  return g;
-}
-
-// thread_state_alive() is false once the calling thread's green state has
-// been destroyed (thread exit): getcurrent() then throws green::error.
-bool thread_state_alive() noexcept {
-  try {
-    (void)getcurrent();
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 [[noreturn, gnu::cold]] void throw_yield_outside(bool delegating) {
   if (delegating) {
     throw error(
@@ -224,7 +207,7 @@ void generator_core::switch_failed() {
 }
 
 void generator_core::start_fiber() {
-  fiber_.emplace([this] { fiber_main(); }, main_greenlet(), stack_);
+  fiber_.emplace([this] { fiber_main(); }, getmain(), stack_);
   resume_ = &*fiber_;
   owner_ = this_thread_tag();
   set_status(node_state::started);

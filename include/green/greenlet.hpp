@@ -198,6 +198,19 @@ class GREEN_API greenlet {
 // getcurrent() is greenlet::current() under its Python name.
 GREEN_API const greenlet& getcurrent();
 
+// getmain() is the calling thread's main greenlet, the root of every parent
+// chain on this thread (created on first use, as by getcurrent()). The
+// reference is borrowed, like getcurrent()'s.
+// Throws: as getcurrent(), once the thread's green state is gone.
+GREEN_API const greenlet& getmain();
+
+// thread_state_alive() is false once the calling thread's green state has
+// been destroyed: during thread exit, in a thread_local or static destructor
+// that runs after it, where every green call throws green::error. True
+// before the first green call (the state is then created on demand). It
+// creates nothing and never throws: a destructor asks it before it switches.
+GREEN_API bool thread_state_alive() noexcept;
+
 // A trace function sees every switch on its thread, after the switch, running
 // in the target (getcurrent() == target). If it throws, tracing is turned off
 // and the exception is raised in the target, as if thrown in with throw_().
