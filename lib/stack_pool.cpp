@@ -46,8 +46,8 @@ std::size_t default_stack_size() noexcept {
 
 void set_default_stack_size(std::size_t bytes) {
   if (bytes < kMinStack) {
-    throw error("set_default_stack_size(" + std::to_string(bytes) +
-                "): a stack must be at least 16 KiB (16384 bytes)");
+    throw value_error("set_default_stack_size(" + std::to_string(bytes) +
+                      "): a stack must be at least 16 KiB (16384 bytes)");
   }
   g_default_stack.store(bytes, std::memory_order_relaxed);
 }
@@ -101,11 +101,11 @@ long guard_budget() {
 }
 
 [[noreturn]] void throw_map_failure(std::size_t bytes, int err) {
-  throw error("cannot map a greenlet stack of " + std::to_string(bytes) +
-              " bytes: " + std::strerror(err) +
-              " (the address space or the kernel's vm.max_map_count is exhausted; keep fewer "
-              "greenlets alive, use smaller stacks, or raise the limit: sysctl -w "
-              "vm.max_map_count=262144)");
+  throw memory_error(
+      "cannot map a greenlet stack of " + std::to_string(bytes) + " bytes: " + std::strerror(err) +
+      " (the address space or the kernel's vm.max_map_count is exhausted; keep fewer "
+      "greenlets alive, use smaller stacks, or raise the limit: sysctl -w "
+      "vm.max_map_count=262144)");
 }
 
 void register_with_valgrind(stack_block& b) {
@@ -142,10 +142,11 @@ stack_block carve_from_slab(std::size_t usable) {
 
 stack_block guard_unavailable(std::size_t usable, guard_policy policy, const char* why) {
   if (policy == guard_policy::required) {
-    throw error(std::string("cannot create the guard page of a greenlet stack: ") + why +
-                ". Each guarded stack takes two of the kernel's vm.max_map_count mappings. "
-                "Raise it (sysctl -w vm.max_map_count=262144), keep fewer greenlets alive, or "
-                "use guard_policy::fallback");
+    throw memory_error(
+        std::string("cannot create the guard page of a greenlet stack: ") + why +
+        ". Each guarded stack takes two of the kernel's vm.max_map_count mappings. "
+        "Raise it (sysctl -w vm.max_map_count=262144), keep fewer greenlets alive, or "
+        "use guard_policy::fallback");
   }
   if (!g_warned_unguarded.exchange(true)) {
     std::fprintf(stderr,

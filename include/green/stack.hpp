@@ -17,7 +17,7 @@
 // When a guard page cannot be created, green follows guard_policy:
 //   * fallback (default): the stack is created without a guard page and a
 //     warning is printed once per process; stack_stats::unguarded counts them.
-//   * required: greenlet creation throws green::error instead.
+//   * required: greenlet creation throws green::memory_error instead.
 // A guard page is never dropped silently.
 
 #ifndef GREEN_STACK_HPP
@@ -32,7 +32,7 @@ namespace green {
 // guard_policy says what happens when a guard page cannot be created.
 enum class guard_policy {
   fallback,  // continue without a guard page; warn once per process
-  required,  // throw green::error
+  required,  // throw green::memory_error
   none,      // do not create guard pages at all (no overflow detection)
 };
 
@@ -48,7 +48,7 @@ struct stack_options {
 GREEN_API std::size_t default_stack_size() noexcept;
 
 // set_default_stack_size() changes the default for greenlets created later,
-// process-wide. Throws: green::error if `bytes` is below 16 KiB.
+// process-wide. Throws: green::value_error if `bytes` is below 16 KiB.
 GREEN_API void set_default_stack_size(std::size_t bytes);
 
 // stack_stats is a snapshot of this thread's stack allocator.
