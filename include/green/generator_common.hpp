@@ -32,6 +32,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -311,7 +312,8 @@ struct chain_node {
   template <class R>
   void store_result(std::shared_ptr<R> r) noexcept {
     result_type = &typeid(R);
-    result = std::move(r);
+    // A const R is stored as is; result() and the stop only read it.
+    result = std::const_pointer_cast<std::remove_cv_t<R>>(std::move(r));
     has_result = true;
   }
   template <class R>
