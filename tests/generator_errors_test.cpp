@@ -52,6 +52,12 @@ G make_countdown(int n) {
   });
 }
 
+// A stackless body whose R is const.
+green::stackless::generator<int, void, const int> const_ret_stackless() {
+  co_yield 1;
+  co_return 5;
+}
+
 template <class G>
 std::vector<int> drain(G& g) {
   std::vector<int> out;
@@ -325,6 +331,26 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delegation_consumes_delegate_value_and_carries_own
   BOOST_REQUIRE(sub_stop.has_value());
   BOOST_TEST(!sub_stop->has_value());
   BOOST_TEST(sub.result() == 99);
+}
+
+// A const R is stored and carried like any other (std::optional<const T>
+// accepted it, so the shared storage must too).
+BOOST_AUTO_TEST_CASE(const_return_type_is_carried_in_both_designs) {
+  green::generator<int, void, const int> g([](green::yielder<int>& y) {
+    y.yield(1);
+    return 4;
+  });
+  BOOST_TEST(g.next() == 1);
+  const std::optional<green::stop_iteration> s = stop_of([&] { (void)g.next(); });
+  BOOST_REQUIRE(s.has_value());
+  BOOST_TEST(s->value<int>() == 4);
+  BOOST_TEST(g.result() == 4);
+  auto h = const_ret_stackless();
+  BOOST_TEST(h.next() == 1);
+  const std::optional<green::stop_iteration> t = stop_of([&] { (void)h.next(); });
+  BOOST_REQUIRE(t.has_value());
+  BOOST_TEST(t->value<const int>() == 5);
+  BOOST_TEST(h.result() == 5);
 }
 
 // Stackful only: using a yielder while its generator is not running is
