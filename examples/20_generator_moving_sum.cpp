@@ -60,8 +60,9 @@ int main() {
   for (long x : {5L, 10L, 20L}) std::printf("  send(%ld) -> %ld\n", x, acc.send(x));
   try {
     (void)acc.send(std::nullopt);
-  } catch (const green::stop_iteration&) {
-    std::printf("  finished, result() = %ld\n", acc.result());
+  } catch (const green::stop_iteration& s) {
+    // Python: StopIteration.value; result() keeps the same value afterwards.
+    std::printf("  finished, value = %ld, result() = %ld\n", s.value<long>(), acc.result());
   }
   return 0;
 }

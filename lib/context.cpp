@@ -46,9 +46,9 @@ void context_store(std::uint64_t key, value v) {
 }
 
 void throw_unset_context_var(const std::string& name) {
-  throw error("context_var '" + name +
-              "' is not set in the current greenlet's context and has no default; set() it "
-              "first or give it a default (Python: LookupError)");
+  throw lookup_error("context_var '" + name +
+                     "' is not set in the current greenlet's context and has no default; set() it "
+                     "first or give it a default (Python: LookupError)");
 }
 
 }  // namespace detail

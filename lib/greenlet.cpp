@@ -170,15 +170,17 @@ void release_link(greenlet_state* p, bool local) noexcept {
 
 [[noreturn]] void throw_wrong_thread(greenlet_state* g, thread_record* owner, const char* what) {
   if (owner != nullptr && !owner->alive.load(std::memory_order_acquire)) {
-    throw error("cannot " + std::string(what) + " " + describe(g) +
-                ": it belongs to a different thread, which has exited. Its greenlets are dead "
-                "(Python: greenlet.error: cannot switch to a different thread (which happens to "
-                "have exited))");
+    throw greenlet_error(
+        "cannot " + std::string(what) + " " + describe(g) +
+        ": it belongs to a different thread, which has exited. Its greenlets are dead "
+        "(Python: greenlet.error: cannot switch to a different thread (which happens to "
+        "have exited))");
   }
-  throw error("cannot " + std::string(what) + " " + describe(g) +
-              ": it belongs to a different thread. A greenlet only runs on the thread that "
-              "started it; hand the work to that thread instead (Python: greenlet.error: cannot "
-              "switch to a different thread)");
+  throw greenlet_error(
+      "cannot " + std::string(what) + " " + describe(g) +
+      ": it belongs to a different thread. A greenlet only runs on the thread that "
+      "started it; hand the work to that thread instead (Python: greenlet.error: cannot "
+      "switch to a different thread)");
 }
 
 void check_switch_allowed(thread_state& ts, greenlet_state* target) {
@@ -201,9 +203,9 @@ void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept;
 // Throws before changing anything, so a failed start leaves it unstarted.
 void start(thread_state& ts, greenlet_state* t) {
   if (!t->run) {
-    throw error(describe(t) +
-                " has no function to run: create it with a callable, or call set_run() "
-                "before switching to it (Python: AttributeError: run)");
+    throw attribute_error(describe(t) +
+                          " has no function to run: create it with a callable, or call set_run() "
+                          "before switching to it (Python: AttributeError: run)");
   }
   ts.pool.acquire(t->stack_opts, t->stack);
   if (t->stack.guard != 0) install_overflow_handler();
@@ -859,7 +861,7 @@ thread_state::~thread_state() {
   thread_state* ts = tls_state;
   if (ts == nullptr) {
     if (tls_torn_down) {
-      throw error(
+      throw runtime_error(
           "green was used on a thread after its green state was destroyed (from a thread_local "
           "or static destructor that ran after thread exit began); create and switch greenlets "
           "before the thread starts exiting");
@@ -959,7 +961,7 @@ value greenlet::throw_() const { return throw_(std::make_exception_ptr(greenlet_
 value greenlet::throw_(std::exception_ptr ex) const {
   if (state_ == nullptr) detail::throw_empty_handle();
   if (!ex) {
-    throw error(
+    throw type_error(
         "throw_(): the exception_ptr is empty; pass an exception object or a non-empty "
         "std::exception_ptr (Python: TypeError: exceptions must be classes, or instances)");
   }
@@ -974,30 +976,30 @@ std::optional<greenlet> greenlet::parent() const {
 
 void greenlet::set_parent(const greenlet& p) const {
   if (state_ == nullptr || p.state_ == nullptr) {
-    throw error(
+    throw type_error(
         "set_parent(): empty greenlet handle; a parent must be a greenlet (Python: "
         "TypeError: Expected any type of greenlet)");
   }
   if (state_->is_main) {
-    throw error(
+    throw attribute_error(
         "set_parent(): cannot set the parent of a main greenlet (Python: "
         "AttributeError: cannot set the parent of a main greenlet)");
   }
   for (greenlet_state* g = p.state_; g != nullptr; g = g->parent) {
     if (g == state_) {
-      throw error("set_parent(): cyclic parent chain: " + detail::describe(state_) +
-                  " would become its own ancestor (Python: ValueError: cyclic parent chain)");
+      throw value_error("set_parent(): cyclic parent chain: " + detail::describe(state_) +
+                        " would become its own ancestor (Python: ValueError: cyclic parent chain)");
     }
   }
   if (state_->started()) {
     detail::thread_record* mine = state_->thread.load(std::memory_order_acquire);
     detail::thread_state* ts = detail::tls_state;
     if (ts == nullptr || ts->rec != mine) {
-      throw error("set_parent(): " + detail::describe(state_) +
-                  " belongs to a different thread; reparent it from its own thread");
+      throw greenlet_error("set_parent(): " + detail::describe(state_) +
+                           " belongs to a different thread; reparent it from its own thread");
     }
     if (detail::lineage_owner(p.state_) != mine) {
-      throw error(
+      throw value_error(
           "set_parent(): parent cannot be on a different thread: " + detail::describe(state_) +
           " has started on this thread and " + detail::describe(p.state_) +
           " belongs to another (Python: ValueError: parent cannot be on a different "
@@ -1013,13 +1015,13 @@ void greenlet::set_parent(const greenlet& p) const {
 void greenlet::set_runnable(std::unique_ptr<detail::runnable> fn) const {
   if (state_ == nullptr) detail::throw_empty_handle();
   if (state_->is_main) {
-    throw error(
+    throw attribute_error(
         "set_run(): a main greenlet has no function (Python: AttributeError: Main "
         "greenlets do not have a run attribute)");
   }
   if (state_->started()) {
-    throw error("set_run(): run cannot be set after the start of the greenlet (" +
-                detail::describe(state_) + ")");
+    throw attribute_error("set_run(): run cannot be set after the start of the greenlet (" +
+                          detail::describe(state_) + ")");
   }
   state_->destroy_run();
   state_->run = fn.release();
@@ -1136,12 +1138,12 @@ void check_context_access(greenlet_state* g, const char* verb) {
   thread_state* ts = tls_state;
   if (owner == nullptr || (ts != nullptr && ts->rec == owner)) return;
   if (!owner->alive.load(std::memory_order_acquire)) return;
-  throw error(std::string("cannot ") + verb + " context of " + describe(g) +
-              ": it belongs to a different thread (an unstarted greenlet: to its parent's, "
-              "where it will start). A greenlet's context can be read or set only on that "
-              "thread, or after that thread has exited; hand the work to that thread (Python "
-              "allows it while the greenlet is not running, and raises ValueError: cannot " +
-              verb + " context of a greenlet that is running in a different thread)");
+  throw value_error(std::string("cannot ") + verb + " context of " + describe(g) +
+                    ": it belongs to a different thread (an unstarted greenlet: to its parent's, "
+                    "where it will start). A greenlet's context can be read or set only on that "
+                    "thread, or after that thread has exited; hand the work to that thread (Python "
+                    "allows it while the greenlet is not running, and raises ValueError: cannot " +
+                    verb + " context of a greenlet that is running in a different thread)");
 }
 }  // namespace detail
 

@@ -48,14 +48,14 @@ std::size_t default_stack_size() noexcept {
 
 void set_default_stack_size(std::size_t bytes) {
   if (bytes < kMinStack) {
-    throw error("set_default_stack_size(" + std::to_string(bytes) +
-                "): a stack must be at least 16 KiB (16384 bytes)");
+    throw value_error("set_default_stack_size(" + std::to_string(bytes) +
+                      "): a stack must be at least 16 KiB (16384 bytes)");
   }
   if (bytes > max_stack_size) {
-    throw error("set_default_stack_size(" + std::to_string(bytes) +
-                "): a stack can be at most green::max_stack_size, " +
-                std::to_string(max_stack_size) +
-                " bytes (a size this large is usually a negative number converted to size_t)");
+    throw value_error(
+        "set_default_stack_size(" + std::to_string(bytes) +
+        "): a stack can be at most green::max_stack_size, " + std::to_string(max_stack_size) +
+        " bytes (a size this large is usually a negative number converted to size_t)");
   }
   g_default_stack.store(bytes, std::memory_order_relaxed);
 }
@@ -69,10 +69,10 @@ std::size_t page_size() noexcept {
 
 namespace {
 [[noreturn, gnu::cold, gnu::noinline]] void throw_stack_too_large(std::size_t requested) {
-  throw error("stack_options::size is " + std::to_string(requested) +
-              " bytes, more than green::max_stack_size, " + std::to_string(max_stack_size) +
-              " bytes (a size this large is usually a negative number converted to size_t): "
-              "pass the size in bytes, or 0 for default_stack_size()");
+  throw value_error("stack_options::size is " + std::to_string(requested) +
+                    " bytes, more than green::max_stack_size, " + std::to_string(max_stack_size) +
+                    " bytes (a size this large is usually a negative number converted to size_t): "
+                    "pass the size in bytes, or 0 for default_stack_size()");
 }
 }  // namespace
 
@@ -136,11 +136,11 @@ long guard_budget() {
 }
 
 [[noreturn]] void throw_map_failure(std::size_t bytes, int err) {
-  throw error("cannot map a greenlet stack of " + std::to_string(bytes) +
-              " bytes: " + std::strerror(err) +
-              " (the address space or the kernel's vm.max_map_count is exhausted; keep fewer "
-              "greenlets alive, use smaller stacks, or raise the limit: sysctl -w "
-              "vm.max_map_count=262144)");
+  throw memory_error(
+      "cannot map a greenlet stack of " + std::to_string(bytes) + " bytes: " + std::strerror(err) +
+      " (the address space or the kernel's vm.max_map_count is exhausted; keep fewer "
+      "greenlets alive, use smaller stacks, or raise the limit: sysctl -w "
+      "vm.max_map_count=262144)");
 }
 
 void register_with_valgrind(stack_block& b) {
@@ -175,10 +175,10 @@ stack_block carve_from_slab(std::size_t usable) {
 }
 
 [[noreturn]] void throw_guard_unavailable(const char* why) {
-  throw error(std::string("cannot create the guard page of a greenlet stack: ") + why +
-              ". Each guarded stack takes two of the kernel's vm.max_map_count mappings. "
-              "Raise it (sysctl -w vm.max_map_count=262144), keep fewer greenlets alive, or "
-              "use guard_policy::fallback");
+  throw memory_error(std::string("cannot create the guard page of a greenlet stack: ") + why +
+                     ". Each guarded stack takes two of the kernel's vm.max_map_count mappings. "
+                     "Raise it (sysctl -w vm.max_map_count=262144), keep fewer greenlets alive, or "
+                     "use guard_policy::fallback");
 }
 
 void warn_unguarded_once(const char* why) {

@@ -184,7 +184,7 @@ BOOST_AUTO_TEST_CASE(default_stack_size_near_size_max_throws_error_naming_size_a
       std::string message;
       try {
         green::set_default_stack_size(size);
-      } catch (const green::error& e) {
+      } catch (const green::value_error& e) {  // Python: ValueError
         message = e.what();
       }
       BOOST_TEST(message.find(std::to_string(size)) != std::string::npos, message);

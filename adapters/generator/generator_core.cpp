@@ -50,32 +50,32 @@ inline const void* this_thread_tag() noexcept { return &tls_thread_tag; }
 
 [[noreturn, gnu::cold]] void throw_yield_outside(bool delegating) {
   if (delegating) {
-    throw error(
+    throw runtime_error(
         "yield outside a generator: this generator is delegating (yield_from is in progress), "
         "so only its delegate can yield now; yield through the delegate's yielder, or after "
         "yield_from returns (Python: RuntimeError: yield outside a genlet)");
   }
-  throw error(
+  throw runtime_error(
       "yield outside a generator: the yielder was used while its generator is not running (it "
       "was kept after the body returned, or used from outside the body); call yield() only "
       "while the generator runs (Python: RuntimeError: yield outside a genlet)");
 }
 
 [[noreturn, gnu::cold]] void throw_consumer_gone() {
-  throw error(
+  throw runtime_error(
       "yield: the greenlet that resumed this generator stopped waiting for it (an exception was "
       "thrown into it, or it was switched to from elsewhere), so there is nobody to yield to");
 }
 
 [[noreturn, gnu::cold]] void throw_unrelated_switch() {
-  throw error(
+  throw runtime_error(
       "generator: the greenlet waiting in next()/send()/throw_()/close() was switched to by "
       "something other than the generator, which is still running; do not switch to a "
       "greenlet that is waiting for a generator");
 }
 
 [[noreturn, gnu::cold]] void throw_destroying() {
-  throw error(
+  throw runtime_error(
       "yield: this generator is being destroyed after it ignored generator_exit; it cannot "
       "yield any more (let the exception propagate)");
 }
@@ -132,7 +132,7 @@ void generator_core::close() {
 
 void generator_core::rethrow_end(gen_outcome o) {
   if (o == gen_outcome::raised) std::rethrow_exception(exc);
-  throw stop_iteration();
+  throw_stop(o);
 }
 
 // operate() is the general path of every operation, with this node as the
@@ -165,7 +165,7 @@ gen_outcome generator_core::operate(gen_op o, void* value, std::exception_ptr e,
   }
   if (status == node_state::closed) {
     if (o == gen_op::throw_) std::rethrow_exception(e);
-    return gen_outcome::returned;  // rule 6: a bare stop_iteration
+    return gen_outcome::exhausted;  // rule 6: a bare stop_iteration
   }
   if (status == node_state::created) {
     if (o == gen_op::send) throw_send_to_unstarted();  // rule 3: unchanged

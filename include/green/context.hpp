@@ -84,7 +84,8 @@ class context_var {
   context_var& operator=(const context_var&) = delete;
 
   // get() reads the variable in the current greenlet's context.
-  // Throws: green::error if it is unset and has no default (Python: LookupError).
+  // Throws: green::lookup_error if it is unset and has no default
+  // (Python: LookupError).
   T get() const {
     if (const value* v = detail::context_lookup(key_)) return value_cast<T>(*v);
     if (default_) return *default_;

@@ -15,8 +15,10 @@
 // Rules (Python's generator protocol, spec section 4; README "Generators"):
 //   * Creating a generator runs nothing. next() runs the body to its next
 //     yield(); send(v) does too and makes the pending yield() return v.
-//   * End of sequence: next()/send()/throw_() throw green::stop_iteration,
-//     and result() holds the body's return value. Range-for stops quietly.
+//   * End of sequence: next()/send()/throw_() throw green::stop_iteration;
+//     the one thrown by the call that saw the body return carries the value
+//     (later ones are bare, as in CPython), and result() keeps it. Range-for
+//     stops quietly.
 //   * yield_from(sub) delegates to another generator (PEP 380): values, send,
 //     throw_ and close pass through at O(1) per item, at any depth. It also
 //     accepts any C++ range or iterator pair (a sub-iterator without send).
@@ -173,19 +175,6 @@ class GREEN_API generator_core : public chain_node {
   bool killing_ = false;  // destroy() is killing the fiber
 };
 
-// generator_box adds the typed result storage.
-template <class R>
-class generator_box : public generator_core {
- public:
-  using generator_core::generator_core;
-  std::optional<R> result_;
-};
-template <>
-class generator_box<void> : public generator_core {
- public:
-  using generator_core::generator_core;
-};
-
 template <class Y, class S, class R, class F>
 class generator_frame;
 
@@ -204,7 +193,7 @@ class yielder {
   // it returns S{} (Python: None). With S = void it returns nothing.
   // `value` is passed by address; next() moves it out.
   // Throws: the exception given to throw_(); generator_exit on close();
-  //         error "yield outside a generator" if this generator is not
+  //         runtime_error "yield outside a generator" if this generator is not
   //         running, or if it is delegating (yield_from in progress).
   S yield(Y value) {
     void* s = core_->yield_(std::addressof(value));
@@ -224,7 +213,7 @@ class yielder {
   // `sub` (close and throw_(generator_exit) close `sub` first). The values do
   // not pass through this body: a chain of d delegations costs O(1) per item.
   // `sub` may be fresh or partly consumed.
-  // Throws: whatever `sub` raises; error "generator already executing" if
+  // Throws: whatever `sub` raises; value_error "generator already executing" if
   //         `sub` is running (for example sub is this generator).
   template <class R2>
   R2 yield_from(generator<Y, S, R2>& sub);
@@ -268,20 +257,21 @@ class yielder {
 namespace detail {
 
 template <class Y, class S, class R, class F>
-class generator_frame final : public generator_box<R> {
+class generator_frame final : public generator_core {
  public:
   template <class G>
   generator_frame(G&& body, stack_options stack)
-      : generator_box<R>(stack), body_(std::forward<G>(body)), yielder_(this) {}
+      : generator_core(stack), body_(std::forward<G>(body)), yielder_(this) {}
 
  private:
   void run_body() override {
     if constexpr (std::is_void_v<R>) {
       body_(yielder_);
+      this->has_result = true;
     } else {
-      this->result_.emplace(body_(yielder_));
+      // Shared: the stop_iteration that reports the return holds it too.
+      this->store_result(std::make_shared<R>(body_(yielder_)));
     }
-    this->has_result = true;
   }
   F body_;
   yielder<Y, S> yielder_;
@@ -302,6 +292,10 @@ class [[nodiscard]] generator {
   using value_type = Y;
   using send_type = S;
   using return_type = R;
+  // yielder_type is what the body receives: generic code can name a body's
+  // parameter as `typename G::yielder_type&` without rebuilding it from Y
+  // and S.
+  using yielder_type = yielder<Y, S>;
 
   // generator(body) creates a generator that will run body(yielder&) on its
   // own greenlet (stack from `stack`). Nothing runs until the first next().
@@ -330,9 +324,10 @@ class [[nodiscard]] generator {
   }
 
   // next() runs the body to its next yield and returns the value.
-  // Throws: stop_iteration when the body returns (result() then holds R) or
-  //         had finished; whatever the body raises (the generator is then
-  //         closed); error "generator already executing" if it is running.
+  // Throws: stop_iteration when the body returns (carrying R; result() then
+  //         holds it too) or had finished (bare); whatever the body raises (the generator is then
+  //         closed); value_error "generator already executing" if it is
+  //         running.
   // Python: next(g), g.send(None).
   Y next() {
     if constexpr (!std::is_void_v<S> && !std::is_default_constructible_v<S>) {
@@ -345,7 +340,7 @@ class [[nodiscard]] generator {
   }
 
   // send() resumes the body making the pending yield() return `value`, and
-  // returns the next yielded value. Throws: as next(); error "can't send
+  // returns the next yielded value. Throws: as next(); type_error "can't send
   // non-void value to a just-started generator" before the first next()
   // (the generator is left unchanged). Python: g.send(value).
   template <class T = S>
@@ -360,7 +355,7 @@ class [[nodiscard]] generator {
   // value. On an unstarted generator the body never runs: it is closed and
   // `e` comes back out. A finished one rethrows `e` at once.
   // Throws: stop_iteration if the body returns; `e` or whatever the body
-  //         raises instead; error if `e` is empty. Python: g.throw(e).
+  //         raises instead; type_error if `e` is empty. Python: g.throw(e).
   Y throw_(std::exception_ptr e) {
     const detail::gen_outcome o = core_->resume_throw(std::move(e));
     if (o != detail::gen_outcome::yielded) [[unlikely]]
@@ -376,7 +371,7 @@ class [[nodiscard]] generator {
   // unwind. No effect on an unstarted generator (nothing runs) or a finished
   // one. If the body catches generator_exit and returns a value, result()
   // holds it (CPython 3.13 returns it from close(); 3.11 returns None).
-  // Throws: error "generator ignored generator_exit" if the body yields
+  // Throws: runtime_error "generator ignored generator_exit" if the body yields
   //         instead (it stays suspended); anything else the body raises.
   void close() { core_->close(); }
 
@@ -393,13 +388,16 @@ class [[nodiscard]] generator {
   // delegating(): inside yield_from. Python: g.gi_yieldfrom is not None.
   bool delegating() const noexcept { return core_->in_yield_from; }
 
-  // result() is the body's return value, once it returned.
-  // Throws: error if the body has not returned a value.
+  // result() is the body's return value, once it returned, for as long as
+  // the generator exists, however the end was seen (the stop_iteration that
+  // carried the value, a range-for, close(), or a delegator's yield_from,
+  // which moves a move-only value out). Unlike the value of stop_iteration,
+  // which only the call that saw the return gets, it is a record, not a
+  // delivery. Throws: value_error if the body has not returned a value.
   template <class T = R>
   requires(!std::is_void_v<T>) const T& result() const {
-    auto* box = static_cast<detail::generator_box<R>*>(core_);
-    if (!box->result_) detail::throw_no_result();
-    return *box->result_;
+    if (!core_->result) detail::throw_no_result();
+    return core_->template result_ref<const T>();
   }
   // has_result(): the body has returned (for R = void too).
   bool has_result() const noexcept { return core_->has_result; }
@@ -432,11 +430,11 @@ R2 yielder<Y, S>::yield_from(generator<Y, S, R2>& sub) {
         detail::throw_no_result();
       }
     }
-    auto& result = static_cast<detail::generator_box<R2>*>(c)->result_;
+    R2& result = c->template result_ref<R2>();
     if constexpr (std::is_copy_constructible_v<R2>) {
-      return *result;
+      return result;
     } else {
-      return std::move(*result);
+      return std::move(result);
     }
   } else {
     (void)returned;

@@ -12,7 +12,8 @@
 // (C++20 coroutines); both include this header. Everything in
 // green::detail is internal.
 //
-// Error wording (green::error, spec section 4). Each message contains the
+// Error wording (spec section 4). Each error is the green::error subclass
+// named after the Python type (errors.hpp), and each message contains the
 // Python phrase, so the spec's rules can be found by grepping for it:
 //   "generator already executing"                       (rules 8, 29)
 //   "can't send non-void value to a just-started generator"  (rule 3)
@@ -29,7 +30,9 @@
 #include <cstring>
 #include <exception>
 #include <iterator>
+#include <memory>
 #include <string>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -39,17 +42,68 @@
 
 namespace green {
 
+namespace detail {
+struct chain_node;
+[[noreturn]] GREEN_API void throw_bad_stop_value(const std::type_info& want,
+                                                 const std::type_info& have);
+}  // namespace detail
+
 // stop_iteration is thrown by next(), send() and throw_() when the generator
-// has finished: it returned (then result() holds the value), or it was
-// already finished (a bare stop, every time). Range-for stops quietly
-// instead. It is an error-family exception: it derives from std::exception.
+// has finished. Range-for stops quietly instead. It is an error-family
+// exception: it derives from std::exception.
+//
+// The return value is given once, as CPython gives StopIteration.value: the
+// stop_iteration of the call that saw the body return carries the value
+// (has_value(), value<R>()); every later next()/send() on the finished
+// generator throws a bare stop_iteration, and so does a body that ended by
+// raising, by close(), or without a value (R = void: Python's None).
+// result() is not a second delivery but the generator's record of how it
+// ended: it keeps the value for as long as the generator exists, which is
+// how to read it after a range-for (which swallows the stop) or a close().
+//
+//   try { use(g.next()); }
+//   catch (const green::stop_iteration& s) {
+//     if (s.has_value()) total = s.value<int>();   // Python: s.value
+//   }
+//
+// The value is shared with the generator's result(), not copied, so R may be
+// move-only and the exception stays cheap and nothrow to copy; it outlives
+// the generator. value<T>() gives const access.
+//
 // A stop_iteration that escapes a generator body is turned into
-// green::error("generator raised stop_iteration"), whose nested exception
-// (std::rethrow_if_nested) is the original (PEP 479).
+// green::runtime_error("generator raised stop_iteration"), whose nested
+// exception (std::rethrow_if_nested) is the original (PEP 479).
 // Python: StopIteration.
 class stop_iteration : public std::exception {
  public:
+  stop_iteration() noexcept = default;
   const char* what() const noexcept override { return "generator finished (stop_iteration)"; }
+
+  // has_value(): this stop ended the call that saw the body return a value.
+  bool has_value() const noexcept { return value_ != nullptr; }
+  // type() is typeid of the carried value, typeid(void) when there is none.
+  const std::type_info& type() const noexcept { return value_ ? *type_ : typeid(void); }
+  // value<T>() is the returned value. Throws: type_error if there is none or
+  // T is not the generator's R (the message names both types).
+  template <class T>
+  const T& value() const {
+    if (const T* v = get_if<T>()) return *v;
+    detail::throw_bad_stop_value(typeid(T), type());
+  }
+  // get_if<T>() points at the returned value, or is null if there is none or
+  // T is not the generator's R.
+  template <class T>
+  const T* get_if() const noexcept {
+    if (!value_ || *type_ != typeid(T)) return nullptr;
+    return static_cast<const T*>(value_.get());
+  }
+
+ private:
+  friend struct detail::chain_node;
+  stop_iteration(std::shared_ptr<const void> v, const std::type_info* t) noexcept
+      : value_(std::move(v)), type_(t) {}
+  std::shared_ptr<const void> value_;
+  const std::type_info* type_ = nullptr;
 };
 
 // generator_state is what state() reports.
@@ -69,48 +123,48 @@ namespace detail {
 // stackless generator can use them.
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_already_executing() {
-  throw error(
+  throw value_error(
       "generator already executing: next(), send(), throw_() and close() cannot be called on a "
       "generator (or one it delegates to) from inside its own body; drive it from outside "
       "(Python: ValueError: generator already executing)");
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_send_to_unstarted() {
-  throw error(
+  throw type_error(
       "can't send non-void value to a just-started generator: call next() first to run it to "
       "its first yield, then send() (Python: TypeError: can't send non-None value to a "
       "just-started generator)");
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_empty_exception() {
-  throw error(
+  throw type_error(
       "throw_(): the exception_ptr is empty; pass an exception object or a non-empty "
       "std::exception_ptr (Python: TypeError: exceptions must be classes or instances deriving "
       "from BaseException)");
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_no_default_send() {
-  throw error(
+  throw type_error(
       "next() on a started generator whose send type has no default value: the pending yield "
       "must return an S, so use send(value) instead");
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_range_has_no_send() {
-  throw error(
+  throw attribute_error(
       "yield_from(range): the range has no send(); while a generator delegates to a plain C++ "
       "range, resume it with next() (Python: AttributeError: 'list_iterator' object has no "
       "attribute 'send')");
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_delegated_twice() {
-  throw error(
+  throw value_error(
       "yield_from(): this generator is already being delegated to by another generator's "
       "yield_from; a generator can have one delegator at a time (finish or close the other "
       "delegation first)");
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_no_result() {
-  throw error(
+  throw value_error(
       "result(): the generator has not returned a value (it is not finished, it raised, or it "
       "was closed before returning); result() is valid after next()/send()/throw_() threw "
       "stop_iteration");
@@ -119,10 +173,10 @@ namespace detail {
 // ignored_exit() is the exception close() reports when a body yields after
 // generator_exit (rules 18 and 28).
 [[gnu::cold, gnu::noinline]] inline std::exception_ptr ignored_exit() {
-  return std::make_exception_ptr(
-      error("generator ignored generator_exit: the body yielded after close() threw generator_exit "
-            "at its yield; catch generator_exit only to clean up, then rethrow or return (Python: "
-            "RuntimeError: generator ignored GeneratorExit)"));
+  return std::make_exception_ptr(runtime_error(
+      "generator ignored generator_exit: the body yielded after close() threw generator_exit "
+      "at its yield; catch generator_exit only to clean up, then rethrow or return (Python: "
+      "RuntimeError: generator ignored GeneratorExit)"));
 }
 
 // pep479() turns a stop_iteration that is escaping a generator body into an
@@ -130,10 +184,10 @@ namespace detail {
 // inside the catch handler of that stop_iteration.
 [[gnu::cold, gnu::noinline]] inline std::exception_ptr pep479() {
   try {
-    std::throw_with_nested(
-        error("generator raised stop_iteration: a stop_iteration escaped the generator body (for "
-              "example next() on a finished generator inside it); catch it in the body, or return "
-              "to end the generator (Python: RuntimeError: generator raised StopIteration)"));
+    std::throw_with_nested(runtime_error(
+        "generator raised stop_iteration: a stop_iteration escaped the generator body (for "
+        "example next() on a finished generator inside it); catch it in the body, or return "
+        "to end the generator (Python: RuntimeError: generator raised StopIteration)"));
   } catch (...) {
     return std::current_exception();
   }
@@ -200,7 +254,9 @@ namespace detail {
 // the chain (top->active) and the node sits between the entry and the leaf.
 
 enum class gen_op : std::uint8_t { next, send, throw_ };
-enum class gen_outcome : std::uint8_t { pending, yielded, returned, raised };
+// returned: the entry's body returned during this operation (its stop
+// carries the value); exhausted: it had finished before (a bare stop).
+enum class gen_outcome : std::uint8_t { pending, yielded, returned, raised, exhausted };
 enum class node_state : std::uint8_t { created, started, closed };
 // Why a node parked in yield_from was resumed.
 enum class wake_reason : std::uint8_t {
@@ -248,6 +304,29 @@ struct chain_node {
   // entry's level receives when a closed delegate finishes.
   std::exception_ptr leaf_exc;
   std::exception_ptr entry_exc;
+  // The body's return value (an R), shared with the stop_iteration that
+  // reports it; null for R = void and until the body returns.
+  std::shared_ptr<void> result;
+  const std::type_info* result_type = nullptr;
+
+  template <class R>
+  void store_result(std::shared_ptr<R> r) noexcept {
+    result_type = &typeid(R);
+    // A const R is stored as is; result() and the stop only read it.
+    result = std::const_pointer_cast<std::remove_cv_t<R>>(std::move(r));
+    has_result = true;
+  }
+  template <class R>
+  R& result_ref() const noexcept {
+    return *static_cast<R*>(result.get());
+  }
+  // throw_stop() throws the stop_iteration of an operation that ended with
+  // `o` (returned or exhausted): only the call that saw the return carries
+  // the value.
+  [[noreturn, gnu::cold, gnu::noinline]] void throw_stop(gen_outcome o) const {
+    if (o == gen_outcome::returned && result) throw stop_iteration(result, result_type);
+    throw stop_iteration();
+  }
 
   void set_status(node_state s) noexcept {
     status = s;

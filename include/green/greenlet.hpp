@@ -14,7 +14,7 @@
 //   * Creating a greenlet runs nothing. The first switch_() starts it and its
 //     arguments become the function's arguments.
 //   * A greenlet belongs to the thread that started it; switching to it from
-//     another thread throws green::error.
+//     another thread throws green::greenlet_error (Python: greenlet.error).
 //   * greenlet is a handle: copies refer to the same greenlet. When the last
 //     handle to a started, unfinished greenlet goes away, greenlet_exit is
 //     thrown into it, so the destructors on its stack run.
@@ -66,14 +66,14 @@ enum class trace_event {
 class GREEN_API greenlet {
  public:
   // greenlet() creates a greenlet without a function, like Python's
-  // greenlet(): switching to it throws green::error until set_run() gives it
-  // one.
+  // greenlet(): switching to it throws green::attribute_error until
+  // set_run() gives it one.
   greenlet();
 
   // greenlet(fn) creates a greenlet that runs `fn` when first switched to.
   // Its parent is the greenlet current now. `fn` may take a green::value (the
   // packed switch payload), nothing, or typed parameters (the payload is
-  // unpacked into them; a mismatch throws green::error in the parent).
+  // unpacked into them; a mismatch throws green::type_error in the parent).
   // Whatever `fn` returns goes to the parent as a green::value.
   template <detail::greenlet_function F>
   explicit greenlet(F&& fn, stack_options stack = {})
@@ -107,8 +107,10 @@ class GREEN_API greenlet {
   // the function's arguments; later, they are what the target's pending
   // switch_() returns. A dead target forwards to its parent (and so on up);
   // an unstarted parent is started. Returns what is later switched back.
-  // Throws: green::error on misuse (other thread, no function); any exception
-  //         thrown into the caller with throw_() or escaping a child.
+  // Throws: greenlet_error for another thread, attribute_error if there is
+  //         no function, type_error for a payload the function cannot take;
+  //         any exception thrown into the caller with throw_() or escaping a
+  //         child.
   template <class... A>
   value switch_(A&&... args) const {
     return switch_value(pack(std::forward<A>(args)...));
@@ -123,7 +125,7 @@ class GREEN_API greenlet {
   // An unstarted greenlet dies without running its function; a dead one
   // passes `ex` to its parent chain. A greenlet_exit that kills the target is
   // returned as a value. Returns or throws as switch_() does.
-  // Throws: green::error if `ex` is empty (nothing is switched).
+  // Throws: type_error if `ex` is empty (nothing is switched).
   value throw_() const;
   value throw_(std::exception_ptr ex) const;
   template <detail::exception_object E>
@@ -136,13 +138,15 @@ class GREEN_API greenlet {
   std::optional<greenlet> parent() const;
 
   // set_parent() changes the parent, also while this greenlet runs.
-  // Throws: green::error on a cycle, for a main greenlet, for an empty
-  //         handle, or if this greenlet has started and `p` belongs to
-  //         another thread.
+  // Throws: value_error on a cycle, or if this greenlet has started and `p`
+  //         belongs to another thread; attribute_error for a main greenlet;
+  //         type_error for an empty handle; greenlet_error if this started
+  //         greenlet belongs to another thread than the caller.
   void set_parent(const greenlet& p) const;
 
   // set_run() replaces the function before the greenlet starts.
-  // Throws: green::error once it has started. Python: g.run = f.
+  // Throws: attribute_error once it has started, or on a main greenlet.
+  // Python: g.run = f.
   template <class F>
   void set_run(F&& fn) const {
     set_runnable(detail::make_runnable(std::forward<F>(fn)));
@@ -173,7 +177,7 @@ class GREEN_API greenlet {
   // its thread, so a check for "not running right now" would race with a
   // switch into it. Python is laxer: it refuses only while the greenlet runs
   // in another thread.
-  // Throws: green::error if called on any other thread.
+  // Throws: green::value_error if called on any other thread.
   std::optional<context> gr_context() const;
   void set_gr_context(std::optional<context> ctx) const;
 

@@ -20,7 +20,7 @@
 //   * fallback (default): the stack is created without a guard page (or an
 //     unguarded pooled stack is reused) and a warning is printed once per
 //     process; stack_stats::unguarded counts the stacks created so.
-//   * required: greenlet creation throws green::error instead; such a
+//   * required: greenlet creation throws green::memory_error instead; such a
 //     greenlet never runs on a stack without a guard page.
 // A guard page is never dropped silently.
 
@@ -37,7 +37,7 @@ namespace green {
 // guard_policy says what happens when a guard page cannot be created.
 enum class guard_policy {
   fallback,  // continue without a guard page; warn once per process
-  required,  // throw green::error
+  required,  // throw green::memory_error
   none,      // do not create guard pages at all (no overflow detection)
 };
 
@@ -61,7 +61,7 @@ struct stack_options {
 GREEN_API std::size_t default_stack_size() noexcept;
 
 // set_default_stack_size() changes the default for greenlets created later,
-// process-wide. Throws: green::error if `bytes` is below 16 KiB or above
+// process-wide. Throws: green::value_error if `bytes` is below 16 KiB or above
 // max_stack_size.
 GREEN_API void set_default_stack_size(std::size_t bytes);
 

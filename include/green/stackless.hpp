@@ -186,7 +186,7 @@ struct promise_base : chain_node {
     }
     if (status == node_state::closed) {
       if (o == gen_op::throw_) std::rethrow_exception(e);
-      return gen_outcome::returned;  // rule 6
+      return gen_outcome::exhausted;  // rule 6: a bare stop_iteration
     }
     if (status == node_state::created) {
       if (o == gen_op::send) green::detail::throw_send_to_unstarted();  // rule 3
@@ -237,7 +237,7 @@ struct promise_base : chain_node {
   [[noreturn, gnu::noinline]] void rethrow_top_end() { rethrow_end(top->outcome); }
   [[noreturn, gnu::noinline]] void rethrow_end(gen_outcome o) {
     if (o == gen_outcome::raised) std::rethrow_exception(exc);
-    throw stop_iteration();
+    throw_stop(o);
   }
 
   // destroy() is the generator's destructor (rule 31).
@@ -421,13 +421,10 @@ struct promise_base : chain_node {
 
 template <class R>
 struct promise_result : promise_base {
-  std::optional<R> result_;
+  // Shared: the stop_iteration that reports the return holds it too.
   template <class T = R>
   requires std::constructible_from<R, T&&>
-  void return_value(T&& v) {
-    result_.emplace(std::forward<T>(v));
-    has_result = true;
-  }
+  void return_value(T&& v) { store_result(std::make_shared<R>(std::forward<T>(v))); }
 };
 template <>
 struct promise_result<void> : promise_base {
@@ -575,11 +572,11 @@ struct promise : promise_result<R> {
               green::detail::throw_no_result();
             }
           }
-          auto& r = static_cast<promise_result<R2>*>(sub)->result_;
+          R2& r = sub->template result_ref<R2>();
           if constexpr (std::is_copy_constructible_v<R2>) {
-            return *r;
+            return r;
           } else {
-            return std::move(*r);
+            return std::move(r);
           }
         } else {
           (void)returned;
@@ -663,6 +660,11 @@ class [[nodiscard]] generator {
   using value_type = Y;
   using send_type = S;
   using return_type = R;
+  // There is no yielder_type: a stackless body yields with co_yield in the
+  // coroutine itself, so nothing is passed to it (and nested calls cannot
+  // yield). What generic code needs to name instead is the coroutine's
+  // promise_type, above, or green::generator's yielder_type for the
+  // stackful design.
 
   generator(generator&& other) noexcept : h_(std::exchange(other.h_, nullptr)) {}
   generator& operator=(generator&& other) noexcept {
@@ -678,7 +680,8 @@ class [[nodiscard]] generator {
     if (h_) h_.promise().destroy();
   }
 
-  // next(), send(), throw_(), close(), state(), result(): as green::generator.
+  // next(), send(), throw_(), close(), state(), result(): as green::generator
+  // (the stop_iteration of the call that sees co_return carries the value).
   Y next() {
     if constexpr (!std::is_void_v<S> && !std::is_default_constructible_v<S>) {
       if (h_.promise().status != detail::node_state::created) {
@@ -716,9 +719,9 @@ class [[nodiscard]] generator {
 
   template <class T = R>
   requires(!std::is_void_v<T>) const T& result() const {
-    const auto& r = h_.promise().result_;
-    if (!r) green::detail::throw_no_result();
-    return *r;
+    const detail::promise_base& p = h_.promise();
+    if (!p.result) green::detail::throw_no_result();
+    return p.template result_ref<const T>();
   }
   bool has_result() const noexcept { return h_.promise().has_result; }
 

@@ -13,7 +13,7 @@
 //
 // Arguments are stored decayed (a string literal arrives as const char*).
 // value_cast<T>() reads a value back and reports a type mismatch as a
-// green::error naming both types; v.get_if<T>() returns a pointer or null.
+// green::type_error naming both types; v.get_if<T>() returns a pointer or null.
 //
 //   green::value v = g.switch_(20, 22);
 //   auto [a, b] = green::value_cast<std::tuple<int, int>>(v);
@@ -326,7 +326,7 @@ value pack(A&&... a) {
 }
 
 // value_cast<T>(v) returns the T held by `v` (moved out of an rvalue).
-// Throws: green::error naming the wanted and the held type on a mismatch.
+// Throws: green::type_error naming the wanted and the held type on a mismatch.
 template <class T>
 T value_cast(const value& v) {
   if (const T* p = v.get_if<T>()) return *p;

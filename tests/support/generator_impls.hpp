@@ -52,6 +52,13 @@ inline std::string exit_name(const green::generator_exit& e) {
   return "generator_exit";
 }
 
+// no_default is a send type without a default value: next() on a started
+// generator with it has no "None" to give the pending yield.
+struct no_default {
+  explicit no_default(int v) : value(v) {}
+  int value;
+};
+
 // What a body does when generator_exit arrives at its yield.
 enum class on_exit { rethrow, yield, return_value, raise_other, raise_stop };
 
@@ -88,6 +95,22 @@ struct stackful {
   static gen<std::unique_ptr<int>> unique_values(int n) {
     return gen<std::unique_ptr<int>>([n](yielder<std::unique_ptr<int>>& y) {
       for (int i = 0; i < n; ++i) y.yield(std::make_unique<int>(i));
+    });
+  }
+
+  // unique_ret(n, r) yields 0 .. n-1 and returns a move-only
+  // unique_ptr holding r.
+  static gen<int, void, std::unique_ptr<int>> unique_ret(int n, int r) {
+    return gen<int, void, std::unique_ptr<int>>([n, r](yielder<int>& y) {
+      for (int i = 0; i < n; ++i) y.yield(i);
+      return std::make_unique<int>(r);
+    });
+  }
+
+  // strict_sink() yields 0, 1, 2 with a send type that has no default.
+  static gen<int, no_default> strict_sink() {
+    return gen<int, no_default>([](yielder<int, no_default>& y) {
+      for (int i = 0; i < 3; ++i) (void)y.yield(i);
     });
   }
 
@@ -544,6 +567,15 @@ struct stackless {
 
   static gen<std::unique_ptr<int>> unique_values(int n) {
     for (int i = 0; i < n; ++i) co_yield std::make_unique<int>(i);
+  }
+
+  static gen<int, void, std::unique_ptr<int>> unique_ret(int n, int r) {
+    for (int i = 0; i < n; ++i) co_yield i;
+    co_return std::make_unique<int>(r);
+  }
+
+  static gen<int, no_default> strict_sink() {
+    for (int i = 0; i < 3; ++i) (void)(co_yield i);
   }
 
   static gen<int, void, std::tuple<int, int>> pair_ret() { co_return std::tuple<int, int>(1, 2); }
