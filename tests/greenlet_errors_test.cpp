@@ -192,8 +192,16 @@ BOOST_AUTO_TEST_CASE(unset_context_var_throws_lookup_error) {
 // MemoryError: a stack that cannot be mapped (larger than the address
 // space); the greenlet stays unstarted.
 BOOST_AUTO_TEST_CASE(unmappable_stack_throws_memory_error) {
-  green::greenlet g([] {}, green::stack_options{std::size_t{1} << 60});
+  green::greenlet g([] {}, green::stack_options{green::max_stack_size});
   BOOST_CHECK_THROW(g.switch_(), green::memory_error);
+  BOOST_TEST(!g.started());
+}
+
+// A size above max_stack_size is a wrong value, not a lack of memory.
+BOOST_AUTO_TEST_CASE(stack_size_above_the_limit_throws_value_error) {
+  green::greenlet g([] {}, green::stack_options{green::max_stack_size + 1});
+  BOOST_CHECK_THROW(g.switch_(), green::value_error);
+  BOOST_CHECK_THROW(green::set_default_stack_size(green::max_stack_size + 1), green::value_error);
   BOOST_TEST(!g.started());
 }
 
