@@ -7,7 +7,7 @@
 
 #include "green/context.hpp"
 #include "green/greenlet.hpp"
-#include "greenlet_state.hpp"
+#include "runtime.hpp"
 
 namespace green {
 namespace detail {
@@ -21,8 +21,30 @@ struct context_access {
   static context make(std::shared_ptr<context_data> d) { return context(std::move(d)); }
 };
 
-greenlet_state* current_state();
-void check_context_access(greenlet_state* g, const char* verb);
+namespace {
+// The greenlet whose context get()/set() reads.
+greenlet_state* current_state() { return thread_state::get().current; }
+
+// A greenlet's context is a plain shared_ptr that its thread reads and
+// replaces without a lock (every context_var get()/set() in the greenlet),
+// so another thread may touch it only once that thread has exited. Refusing
+// only while the greenlet runs would be check-then-act: it can be switched
+// in right after the check. An unstarted greenlet belongs to the thread it
+// will start on, its parent's: that thread can start it at any time, also
+// without this handle (a child finishing into it).
+void check_context_access(greenlet_state* g, const char* verb) {
+  thread_record* owner = lineage_owner(g);
+  thread_state* ts = tls_state;
+  if (owner == nullptr || (ts != nullptr && ts->rec == owner)) return;
+  if (!owner->alive.load(std::memory_order_acquire)) return;
+  throw value_error(std::string("cannot ") + verb + " context of " + describe(g) +
+                    ": it belongs to a different thread (an unstarted greenlet: to its parent's, "
+                    "where it will start). A greenlet's context can be read or set only on that "
+                    "thread, or after that thread has exited; hand the work to that thread (Python "
+                    "allows it while the greenlet is not running, and raises ValueError: cannot " +
+                    verb + " context of a greenlet that is running in a different thread)");
+}
+}  // namespace
 
 namespace {
 std::atomic<std::uint64_t> g_next_key{1};

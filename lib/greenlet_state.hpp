@@ -178,15 +178,6 @@ inline thread_state& thread_state::get() {
   return *ts;
 }
 
-// Stack overflow reporting (overflow.cpp).
-extern std::atomic<bool> overflow_handler_installed;
-void install_overflow_handler_slow();
-inline void install_overflow_handler() {
-  if (!overflow_handler_installed.load(std::memory_order_acquire)) install_overflow_handler_slow();
-}
-void* make_signal_altstack();
-void free_signal_altstack(void* altstack);
-
 }  // namespace green::detail
 
 #endif  // GREEN_LIB_GREENLET_STATE_HPP

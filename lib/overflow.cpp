@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "greenlet_state.hpp"
+#include "overflow.hpp"
 
 namespace green::detail {
 namespace {

@@ -1,19 +1,45 @@
+// Errors thrown from more than one room, and how messages name things: a
+// greenlet ("greenlet #12 'worker'"), a type (demangled).
+
 #include <cxxabi.h>
 
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <typeinfo>
 
 #include "green/generator_common.hpp"
 #include "green/greenlet.hpp"
 #include "green/value.hpp"
-#include "green/version.hpp"
+#include "runtime.hpp"
 
-namespace green {
+namespace green::detail {
 
-const char* version_string() noexcept { return GREEN_VERSION_STRING; }
+std::string describe(const greenlet_state* g) {
+  std::string s = "greenlet #" + std::to_string(g->id);
+  if (g->name[0] != '\0') s += " '" + std::string(g->name) + "'";
+  return s;
+}
 
-namespace detail {
+[[noreturn]] void throw_wrong_thread(greenlet_state* g, thread_record* owner, const char* what) {
+  if (owner != nullptr && !owner->alive.load(std::memory_order_acquire)) {
+    throw greenlet_error(
+        "cannot " + std::string(what) + " " + describe(g) +
+        ": it belongs to a different thread, which has exited. Its greenlets are dead "
+        "(Python: greenlet.error: cannot switch to a different thread (which happens to "
+        "have exited))");
+  }
+  throw greenlet_error(
+      "cannot " + std::string(what) + " " + describe(g) +
+      ": it belongs to a different thread. A greenlet only runs on the thread that "
+      "started it; hand the work to that thread instead (Python: greenlet.error: cannot "
+      "switch to a different thread)");
+}
+
+[[noreturn]] void throw_empty_handle() {
+  throw error("operation on an empty green::greenlet handle (it was moved from)");
+}
+
 namespace {
 std::string type_name(const std::type_info& t) {
   if (t == typeid(void)) return "nothing (an empty green::value)";
@@ -47,5 +73,4 @@ void throw_unexpected_arguments(const value& args) {
       type_name(args.type()) +
       " (Python: TypeError: run() takes 0 positional arguments but 1 was given)");
 }
-}  // namespace detail
-}  // namespace green
+}  // namespace green::detail
