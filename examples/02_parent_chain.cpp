@@ -1,5 +1,5 @@
 // A result travels up the parent chain: each greenlet's return value goes to
-// its parent, wherever that parent is suspended (spec 1.5). A dead parent is
+// its parent, wherever that parent is suspended (G4.1, G4.4). A dead parent is
 // skipped, and an exception goes to the parent too.
 #include <cstdio>
 #include <stdexcept>

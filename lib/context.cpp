@@ -1,4 +1,4 @@
-// Greenlet-local contexts (spec 1.10). A context is a map from variable key
+// Greenlet-local contexts (G8). A context is a map from variable key
 // to value; each greenlet points at one (or none). Sharing a context between
 // greenlets is sharing the pointer; copy_context() copies the map.
 

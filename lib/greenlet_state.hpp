@@ -147,7 +147,7 @@ struct thread_state {
   stack_pool pool;
   void* altstack = nullptr;
   // Greenlets that caught the kill and switched away with no handle left
-  // (spec 1.14): they can never run again, so they are kept here (reachable,
+  // (G10.4): they can never run again, so they are kept here (reachable,
   // one reference each) and dropped unrun when the thread exits.
   std::vector<greenlet_state*> zombies;
   // Freed state allocations of kCachedBlock bytes, reused by the next spawn

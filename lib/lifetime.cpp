@@ -87,7 +87,7 @@ void release_link(greenlet_state* p, bool local) noexcept {
 namespace {
 
 void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
-  // Spec 1.14: resurrect for the duration, make the freeing greenlet the
+  // G10.2, G10.3: resurrect for the duration, make the freeing greenlet the
   // parent, throw greenlet_exit in, then look at the outcome.
   g->refs.store(1, std::memory_order_relaxed);
   greenlet_state* old_parent = g->parent;
@@ -149,7 +149,7 @@ void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
 }
 
 // dispose() is what happens to a greenlet whose last reference went: it is
-// freed, or killed first (spec 1.13, 1.14).
+// freed, or killed first (G9.3-G9.5, G10).
 void dispose(greenlet_state* g) noexcept {
   if (g->state.load(std::memory_order_acquire) != status::active || g->is_main) {
     destroy_state(g);
@@ -157,12 +157,12 @@ void dispose(greenlet_state* g) noexcept {
   }
   thread_record* owner = g->thread.load(std::memory_order_acquire);
   if (!owner->alive.load(std::memory_order_acquire)) {
-    destroy_state(g);  // spec 1.13: a dead thread's greenlets are dropped unrun
+    destroy_state(g);  // G9.3: a dead thread's greenlets are dropped unrun
     return;
   }
   thread_state* ts = tls_state;
   if (ts == nullptr || ts->rec != owner) {
-    // Spec 1.13: killed on its own thread, at that thread's next green call.
+    // G9.5: killed on its own thread, at that thread's next green call.
     // release() makes the last decrement of a living greenlet on its own
     // thread, so this is only a safety net: the reference comes back, and
     // the owner drops it as a deferred release.

@@ -27,7 +27,7 @@ namespace green::detail {
 
 namespace {
 
-// exit_value() is the value a greenlet_exit turns into (spec 1.5, 1.6), or
+// exit_value() is the value a greenlet_exit turns into (G4.3, G5.6), or
 // nothing if `e` holds another exception.
 std::optional<value> exit_value(const std::exception_ptr& e) {
   try {
@@ -76,7 +76,7 @@ void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet
   try {
     fn(ev, from->self, to->self);
   } catch (...) {
-    // Spec 1.15: a failing tracer is removed and its error replaces whatever
+    // G11.4: a failing tracer is removed and its error replaces whatever
     // was being delivered.
     ts.trace = nullptr;
     ts.tracing = false;
@@ -268,7 +268,7 @@ switch_transfer switch_out_slow(greenlet_state* t, value* payload) {
   greenlet_state* t = target;
   value converted;
   if (__builtin_expect(t->state.load(std::memory_order_relaxed) == status::dead, 0)) {
-    // Spec 1.6: a greenlet_exit aimed at a dead greenlet is a value.
+    // G5.6: a greenlet_exit aimed at a dead greenlet is a value.
     if (exc != nullptr) {
       if (std::optional<value> v = exit_value(*exc)) {
         converted = std::move(*v);
@@ -276,14 +276,14 @@ switch_transfer switch_out_slow(greenlet_state* t, value* payload) {
         exc = nullptr;
       }
     }
-    // Spec 1.4: a dead target passes the payload to its parent chain. The
+    // G3.5: a dead target passes the payload to its parent chain. The
     // main greenlet never dies while its thread runs, so this ends.
     do {
       t = t->parent;
     } while (t->state.load(std::memory_order_relaxed) == status::dead);
   }
   if (__builtin_expect(t == self, 0)) {
-    // Spec 1.4: switching to yourself delivers at once (and is traced).
+    // G3.6: switching to yourself delivers at once (and is traced).
     value v;
     if (payload != nullptr) v = std::move(*payload);
     std::exception_ptr e;
@@ -313,7 +313,7 @@ switch_transfer switch_out_slow(greenlet_state* t, value* payload) {
 
 namespace {
 
-// finish() sends a dead greenlet's result up its parent chain (spec 1.5):
+// finish() sends a dead greenlet's result up its parent chain (G4.1, G4.4-G4.6):
 // dead parents are skipped, an unstarted parent is started with the result,
 // and a parent that cannot start passes the failure on to its own parent.
 [[noreturn]] void finish(thread_state& ts, greenlet_state* self, value& result,
@@ -367,7 +367,7 @@ void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept {
   try {
     // Python drops `run` when the greenlet dies: the callable's destructor
     // runs here, on the greenlet's own stack, also when it never ran
-    // because an exception was thrown in before the start (spec 1.5, 1.6).
+    // because an exception was thrown in before the start (G2.8, G5.4).
     struct run_guard {
       greenlet_state* g;
       ~run_guard() { g->destroy_run(); }
@@ -375,7 +375,7 @@ void entry(machine_context* self_ctx, machine_context* from_ctx) noexcept {
     value args = arrive(ts, self, greenlet_state::of(from_ctx));
     result = ::new (result_bytes) value(self->run->invoke(std::move(args)));
   } catch (const greenlet_exit& ex) {
-    // Spec 1.5: an escaping greenlet_exit is a value. (Nothing after the
+    // G4.3: an escaping greenlet_exit is a value. (Nothing after the
     // result's construction can throw: destroy_run() is noexcept.)
     result = ::new (result_bytes) value(ex);
   } catch (abi::__forced_unwind&) {

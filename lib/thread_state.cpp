@@ -70,7 +70,7 @@ thread_state::~thread_state() {
   tls_torn_down = true;
   for (greenlet_state* g : late_links) drop_local_link_after_exit(rec, g);
   // Releases that came too late to run anything: the thread no longer
-  // lives, so a last one frees its greenlet unrun (spec 1.13).
+  // lives, so a last one frees its greenlet unrun (G9.3, G9.5).
   for (greenlet_state* g : late) release(g);
   // The thread is no longer alive, so releasing these frees them unrun.
   for (greenlet_state* g : zombies) release(g);
@@ -112,7 +112,7 @@ void thread_state::process_deleteme() {
   }
   for (greenlet_state* p : links) release_link(p, true);
   // References other threads dropped (release_foreign()): the last one
-  // kills the greenlet here, on its own thread (spec 1.13).
+  // kills the greenlet here, on its own thread (G9.5).
   for (greenlet_state* g : victims) release(g);
 }
 

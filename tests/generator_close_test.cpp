@@ -1,4 +1,4 @@
-// close(): ending a generator early (spec 4.3 rules 15-20). Every case runs
+// close(): ending a generator early (P3.1-P3.6). Every case runs
 // against both implementations.
 #define BOOST_TEST_MODULE generator_close
 #include <boost/test/unit_test.hpp>
@@ -21,7 +21,7 @@ using green::test::on_exit;
 
 BOOST_FIXTURE_TEST_SUITE(generator_close, green::test::leak_check)
 
-// Rule 15: close() on a fresh generator marks it CLOSED without running
+// P3.1: close() on a fresh generator marks it CLOSED without running
 // anything (no "finally").
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_on_unstarted_generator_does_not_run_body, Impl,
                               generator_impls) {
@@ -33,7 +33,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_on_unstarted_generator_does_not_run_body, Im
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
 }
 
-// Rule 16: close() raises generator_exit at the yield; the handler and the
+// P3.2: close() raises generator_exit at the yield; the handler and the
 // "finally" run; the generator is CLOSED; close() again is a no-op.
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_runs_handler_and_finally, Impl, generator_impls) {
   log_t log;
@@ -48,7 +48,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_runs_handler_and_finally, Impl, generator_im
   BOOST_TEST(!g.has_result());
 }
 
-// Rule 16: the destructors of the objects on the generator's stack run.
+// P3.2: the destructors of the objects on the generator's stack run.
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_runs_destructors_on_generator_stack, Impl, generator_impls) {
   counted::reset();
   auto g = Impl::holding(5);
@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_runs_destructors_on_generator_stack, Impl, g
   BOOST_TEST(counted::destroyed == 2);
 }
 
-// Rule 17: a body that catches generator_exit and returns v: close()
+// P3.3: a body that catches generator_exit and returns v: close()
 // returns normally (CPython 3.11 returns None; 3.13 returns v), and
 // result() holds v.
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_keeps_value_returned_on_exit_in_result, Impl, generator_impls) {
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_keeps_value_returned_on_exit_in_result, Impl
   BOOST_TEST(log == (log_t{"generator_exit", "finally"}), boost::test_tools::per_element());
 }
 
-// Rule 18: a body that yields after generator_exit: close() raises "generator
+// P3.4: a body that yields after generator_exit: close() raises "generator
 // ignored generator_exit"; the generator stays SUSPENDED at that yield, and
 // a later next() resumes it.
 BOOST_AUTO_TEST_CASE_TEMPLATE(body_that_yields_after_close_raises_error, Impl, generator_impls) {
@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(body_that_yields_after_close_raises_error, Impl, g
              boost::test_tools::per_element());
 }
 
-// Rule 19: another exception raised during close comes out of close().
+// P3.5: another exception raised during close comes out of close().
 BOOST_AUTO_TEST_CASE_TEMPLATE(exception_during_close_comes_out, Impl, generator_impls) {
   log_t log;
   auto g = Impl::exit_handler(log, on_exit::raise_other);
@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(exception_during_close_comes_out, Impl, generator_
   BOOST_TEST(log == (log_t{"generator_exit", "finally"}), boost::test_tools::per_element());
 }
 
-// Rule 19: stop_iteration raised in the handler becomes the PEP 479 error.
+// P3.5: stop_iteration raised in the handler becomes the PEP 479 error.
 BOOST_AUTO_TEST_CASE_TEMPLATE(stop_raised_during_close_becomes_pep479_error, Impl,
                               generator_impls) {
   log_t log;
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stop_raised_during_close_becomes_pep479_error, Imp
   BOOST_TEST(g.done());
 }
 
-// Rule 20: a body that swallows generator_exit and returns: close() returns
+// P3.6: a body that swallows generator_exit and returns: close() returns
 // normally.
 BOOST_AUTO_TEST_CASE_TEMPLATE(swallowed_exit_lets_close_return, Impl, generator_impls) {
   log_t log;
@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(swallowed_exit_lets_close_return, Impl, generator_
   BOOST_TEST(log == (log_t{"swallowed"}), boost::test_tools::per_element());
 }
 
-// Rule 16: close() of a generator suspended in the middle of a loop: the
+// P3.2: close() of a generator suspended in the middle of a loop: the
 // loop does not continue.
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_stops_an_infinite_generator, Impl, generator_impls) {
   std::vector<int> got;

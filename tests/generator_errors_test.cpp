@@ -1,7 +1,7 @@
 // Error kinds of the generators (errors.hpp): every misuse throws the
 // green::error subclass named after the Python type of the same misuse, and
 // `catch (const green::error&)` still catches it. Also stop_iteration's
-// value (Python: StopIteration.value, spec 4.1 rules 5 and 6: the value is
+// value (Python: StopIteration.value, P1.5 and P1.6: the value is
 // given once) and generator<Y, S, R>::yielder_type. Every protocol case runs
 // against both implementations.
 #define BOOST_TEST_MODULE generator_errors
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(error_kinds_derive_from_error_and_are_distinct) {
   BOOST_TEST(green::test::kind_name(e) == "value_error");
 }
 
-// Rule 8: re-entering a running generator is Python's ValueError.
+// P1.8: re-entering a running generator is Python's ValueError.
 BOOST_AUTO_TEST_CASE_TEMPLATE(next_from_own_body_throws_value_error, Impl, generator_impls) {
   typename Impl::template gen<int>* self = nullptr;
   std::string inside;
@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(next_from_own_body_throws_value_error, Impl, gener
   BOOST_CHECK_THROW(h.next(), green::value_error);
 }
 
-// Rule 3: send() into a just-started generator is Python's TypeError.
+// P1.3: send() into a just-started generator is Python's TypeError.
 BOOST_AUTO_TEST_CASE_TEMPLATE(send_to_unstarted_generator_throws_type_error, Impl,
                               generator_impls) {
   std::vector<int> got;
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(send_to_unstarted_generator_throws_type_error, Imp
   BOOST_TEST(g.next() == 0);
 }
 
-// Rule 11: an empty exception_ptr given to throw_() is Python's TypeError.
+// P2.3: an empty exception_ptr given to throw_() is Python's TypeError.
 BOOST_AUTO_TEST_CASE_TEMPLATE(throw_of_empty_exception_ptr_throws_type_error, Impl,
                               generator_impls) {
   auto g = Impl::counter(2);
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(next_without_default_send_value_throws_type_error,
   BOOST_TEST(g.send(green::test::no_default(1)) == 1);
 }
 
-// Rule 23: send() while delegating to a plain range is Python's
+// P5.2: send() while delegating to a plain range is Python's
 // AttributeError ('list_iterator' object has no attribute 'send').
 BOOST_AUTO_TEST_CASE_TEMPLATE(send_into_range_delegation_throws_attribute_error, Impl,
                               generator_impls) {
@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(result_before_return_throws_value_error, Impl, gen
   BOOST_TEST(kind_of([&] { (void)g.result(); }) == "value_error");
 }
 
-// Rule 18: yielding after close() is Python's RuntimeError.
+// P3.4: yielding after close() is Python's RuntimeError.
 BOOST_AUTO_TEST_CASE_TEMPLATE(yield_after_close_throws_runtime_error, Impl, generator_impls) {
   log_t log;
   auto g = Impl::exit_handler(log, on_exit::yield);
@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(yield_after_close_throws_runtime_error, Impl, gene
   BOOST_CHECK_THROW(h.close(), green::runtime_error);
 }
 
-// Rule 21 (PEP 479): a stop_iteration leaving the body is Python's
+// P4.1 (PEP 479): a stop_iteration leaving the body is Python's
 // RuntimeError, and the original is still nested in it.
 BOOST_AUTO_TEST_CASE_TEMPLATE(stop_escaping_body_throws_runtime_error, Impl, generator_impls) {
   auto g = Impl::stop_raiser();
@@ -199,8 +199,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stop_escaping_body_throws_runtime_error, Impl, gen
   BOOST_TEST(nested_stop);
 }
 
-// Rule 5: the stop_iteration of the next() that saw the return carries the
-// value; rule 6: every later next() on the finished generator is bare.
+// P1.5: the stop_iteration of the next() that saw the return carries the
+// value; P1.6: every later next() on the finished generator is bare.
 BOOST_AUTO_TEST_CASE_TEMPLATE(next_that_sees_return_carries_value_once, Impl, generator_impls) {
   auto g = Impl::counter_ret(1, 7);
   BOOST_TEST(g.next() == 0);
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(send_that_sees_return_carries_value_once, Impl, ge
   BOOST_TEST(g.result() == 3);
 }
 
-// Rule 10: a throw_() that the body answers by returning carries the value.
+// P2.2: a throw_() that the body answers by returning carries the value.
 BOOST_AUTO_TEST_CASE_TEMPLATE(throw_answered_by_return_carries_value, Impl, generator_impls) {
   log_t log;
   auto g = Impl::handler(log, on_throw::return_value);

@@ -1,6 +1,6 @@
 // Laziness: a pipeline of generator stages reads exactly as many source
-// items as the values pulled require, and materialises nothing (spec 4.1
-// rule 2: a generator runs only to its next yield). Every case runs against
+// items as the values pulled require, and materialises nothing (P1.2: a
+// generator runs only to its next yield). Every case runs against
 // both implementations, with a counting source.
 #define BOOST_TEST_MODULE generator_laziness
 #include <boost/test/unit_test.hpp>

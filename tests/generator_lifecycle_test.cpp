@@ -1,4 +1,4 @@
-// Lifecycle: re-entrance (rule 8), destruction and finalisation (rule 31),
+// Lifecycle: re-entrance (P1.8), destruction and finalisation (P6.1),
 // moves, and consumers on several greenlets. Every case runs against both
 // implementations.
 #define BOOST_TEST_MODULE generator_lifecycle
@@ -47,7 +47,7 @@ struct hook_capture {
 
 BOOST_FIXTURE_TEST_SUITE(generator_lifecycle, green::test::leak_check)
 
-// Rule 8: next() on a running generator, from its own body, raises "already
+// P1.8: next() on a running generator, from its own body, raises "already
 // executing" in the body; uncaught, the generator dies and is CLOSED.
 BOOST_AUTO_TEST_CASE_TEMPLATE(next_from_own_body_raises_already_executing, Impl, generator_impls) {
   typename Impl::template gen<int>* self = nullptr;
@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(next_from_own_body_raises_already_executing, Impl,
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
 }
 
-// Rule 8: caught inside the body, the generator carries on; send(),
+// P1.8: caught inside the body, the generator carries on; send(),
 // throw_() and close() are refused the same way.
 BOOST_AUTO_TEST_CASE_TEMPLATE(reentrant_calls_caught_in_body_let_it_continue, Impl,
                               generator_impls) {
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(reentrant_calls_caught_in_body_let_it_continue, Im
   BOOST_TEST(g.suspended());
 }
 
-// Rule 31: destroying a suspended generator closes it: handlers, finally
+// P6.1: destroying a suspended generator closes it: handlers, finally
 // blocks and destructors run.
 BOOST_AUTO_TEST_CASE_TEMPLATE(destroying_suspended_generator_closes_it, Impl, generator_impls) {
   log_t log;
@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(destroying_suspended_generator_closes_it, Impl, ge
   BOOST_TEST(counted::alive() == 0);
 }
 
-// Rule 31: an unstarted generator that is destroyed runs nothing.
+// P6.1: an unstarted generator that is destroyed runs nothing.
 BOOST_AUTO_TEST_CASE_TEMPLATE(destroying_unstarted_generator_runs_nothing, Impl, generator_impls) {
   log_t log;
   counted::reset();
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(destroying_unstarted_generator_runs_nothing, Impl,
   BOOST_TEST(counted::constructed == 0);
 }
 
-// Rule 31: if close() fails in the destructor (the body ignores
+// P6.1: if close() fails in the destructor (the body ignores
 // generator_exit), the error goes to the unraisable hook, never to the code
 // that destroys the generator; the stack is still unwound.
 BOOST_AUTO_TEST_CASE_TEMPLATE(destructor_reports_ignored_exit_to_unraisable_hook, Impl,
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(destructor_reports_ignored_exit_to_unraisable_hook
   BOOST_TEST(log.back() == "finally");  // its stack/frame was unwound
 }
 
-// Rule 31: another exception out of close() in the destructor is reported too.
+// P6.1: another exception out of close() in the destructor is reported too.
 BOOST_AUTO_TEST_CASE_TEMPLATE(destructor_reports_exception_from_close, Impl, generator_impls) {
   log_t log;
   hook_capture hook;
@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(move_assignment_closes_replaced_generator, Impl, g
 }
 
 // A generator can be consumed from greenlets other than its creator, one
-// after another (spec 4.7: the consumer is whoever calls).
+// after another (P7.1: the consumer is whoever calls).
 BOOST_AUTO_TEST_CASE_TEMPLATE(generator_consumed_from_several_greenlets, Impl, generator_impls) {
   auto g = Impl::counter(6);
   std::vector<int> by_a, by_b;
@@ -236,7 +236,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(generator_consuming_another, Impl, generator_impls
   BOOST_TEST(out == (std::vector<int>{0, 1, 4, 9, 16}), boost::test_tools::per_element());
 }
 
-// Genlet scenario 89: creating, running and destroying many generators does
+// G14.1: creating, running and destroying many generators does
 // not accumulate greenlets or stacks (the fixture checks both).
 BOOST_AUTO_TEST_CASE_TEMPLATE(many_generators_leave_nothing_behind, Impl, generator_impls) {
   long total = 0;
@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(many_generators_leave_nothing_behind, Impl, genera
   BOOST_TEST(total == 2000 * 3);
 }
 
-// Genlet scenario 90: yielded values are released: nothing stays alive
+// G14.2: yielded values are released: nothing stays alive
 // after 100 yields of counted objects.
 BOOST_AUTO_TEST_CASE_TEMPLATE(yielded_values_are_released, Impl, generator_impls) {
   counted::reset();

@@ -1,6 +1,6 @@
 // next(): creation, running to a yield, return values, exhaustion and
-// exceptions out of the body (spec 4.1 rules 1, 2, 4-7, 32; genlet scenario
-// 85). Every case runs against both implementations.
+// exceptions out of the body (P1.1, P1.2, P1.4-P1.7, P1.10, P6.3). Every case
+// runs against both implementations.
 #define BOOST_TEST_MODULE generator_next
 #include <boost/test/unit_test.hpp>
 
@@ -20,7 +20,7 @@ using green::test::log_t;
 
 BOOST_FIXTURE_TEST_SUITE(generator_next, green::test::leak_check)
 
-// Rule 1: creating a generator runs no code; it is CREATED.
+// P1.1: creating a generator runs no code; it is CREATED.
 BOOST_AUTO_TEST_CASE_TEMPLATE(creating_generator_runs_nothing, Impl, generator_impls) {
   log_t log;
   {
@@ -32,10 +32,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(creating_generator_runs_nothing, Impl, generator_i
     BOOST_TEST(!g.delegating());
     BOOST_TEST(log.empty());
   }
-  BOOST_TEST(log.empty());  // rule 31: an unstarted generator runs nothing
+  BOOST_TEST(log.empty());  // P6.1: an unstarted generator runs nothing
 }
 
-// Rule 2: next() runs to the first yield and returns its value; SUSPENDED.
+// P1.2: next() runs to the first yield and returns its value; SUSPENDED.
 BOOST_AUTO_TEST_CASE_TEMPLATE(next_runs_to_first_yield_and_suspends, Impl, generator_impls) {
   log_t log;
   auto g = Impl::logged(log);
@@ -47,7 +47,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(next_runs_to_first_yield_and_suspends, Impl, gener
   BOOST_TEST(log == (log_t{"start", "after 1"}), boost::test_tools::per_element());
 }
 
-// Rule 4: next() makes the pending yield evaluate to "None" (S{}).
+// P1.4: next() makes the pending yield evaluate to "None" (S{}).
 BOOST_AUTO_TEST_CASE_TEMPLATE(next_makes_yield_return_default_value, Impl, generator_impls) {
   std::vector<int> got;
   auto g = Impl::recorder(got);
@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(next_makes_yield_return_default_value, Impl, gener
   BOOST_TEST(got == (std::vector<int>{0, 42, 0}), boost::test_tools::per_element());
 }
 
-// Rule 5: return v ends with stop_iteration and result() == v.
+// P1.5: return v ends with stop_iteration and result() == v.
 BOOST_AUTO_TEST_CASE_TEMPLATE(return_value_is_result_after_stop, Impl, generator_impls) {
   auto g = Impl::counter_ret(2, 42);
   BOOST_TEST(g.next() == 0);
@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(return_value_is_result_after_stop, Impl, generator
   BOOST_TEST(g.done());
 }
 
-// Rule 5: a body with no return value ends with a bare stop_iteration.
+// P1.5: a body with no return value ends with a bare stop_iteration.
 BOOST_AUTO_TEST_CASE_TEMPLATE(void_body_ends_with_bare_stop, Impl, generator_impls) {
   auto g = Impl::counter(1);
   static_assert(std::is_void_v<typename decltype(g)::return_type>);
@@ -79,14 +79,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(void_body_ends_with_bare_stop, Impl, generator_imp
   BOOST_TEST(g.has_result());  // it returned (nothing)
 }
 
-// Rule 5: a returned tuple is not unpacked.
+// P1.5: a returned tuple is not unpacked.
 BOOST_AUTO_TEST_CASE_TEMPLATE(returned_tuple_is_not_unpacked, Impl, generator_impls) {
   auto g = Impl::pair_ret();
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
   BOOST_TEST((g.result() == std::tuple<int, int>(1, 2)));
 }
 
-// Rule 5: result() before the body returned is an error.
+// P1.5: result() before the body returned is an error.
 BOOST_AUTO_TEST_CASE_TEMPLATE(result_before_return_is_error, Impl, generator_impls) {
   auto g = Impl::counter_ret(1, 5);
   BOOST_TEST(green::test::contains(green::test::error_text([&] { (void)g.result(); }),
@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(result_before_return_is_error, Impl, generator_imp
   BOOST_CHECK_THROW((void)g.result(), green::error);
 }
 
-// Rule 6: an exhausted generator raises a bare stop_iteration on every call.
+// P1.6: an exhausted generator raises a bare stop_iteration on every call.
 BOOST_AUTO_TEST_CASE_TEMPLATE(exhausted_generator_stops_on_every_call, Impl, generator_impls) {
   auto g = Impl::counter_ret(0, 3);
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(exhausted_generator_stops_on_every_call, Impl, gen
   BOOST_TEST(g.result() == 3);  // still there
 }
 
-// Rule 6: throw_() into an exhausted generator raises the exception at once.
+// P1.6: throw_() into an exhausted generator raises the exception at once.
 BOOST_AUTO_TEST_CASE_TEMPLATE(exhausted_generator_rethrows_thrown_exception, Impl,
                               generator_impls) {
   auto g = Impl::counter(0);
@@ -114,7 +114,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(exhausted_generator_rethrows_thrown_exception, Imp
   BOOST_TEST(g.done());
 }
 
-// Rule 6: close() on an exhausted generator is a no-op, repeatable.
+// P1.6: close() on an exhausted generator is a no-op, repeatable.
 BOOST_AUTO_TEST_CASE_TEMPLATE(exhausted_generator_close_is_noop, Impl, generator_impls) {
   auto g = Impl::counter(0);
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(exhausted_generator_close_is_noop, Impl, generator
   BOOST_TEST(g.done());
 }
 
-// Rule 7: an exception raised in the body goes out of next() and closes it.
+// P1.7: an exception raised in the body goes out of next() and closes it.
 BOOST_AUTO_TEST_CASE_TEMPLATE(exception_in_body_goes_out_of_next_and_closes, Impl,
                               generator_impls) {
   auto g = Impl::raiser(1);
@@ -140,14 +140,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(exception_in_body_goes_out_of_next_and_closes, Imp
   BOOST_TEST(!g.has_result());
 }
 
-// Genlet scenario 85: a body that yields nothing is exhausted at once.
+// P1.10: a body that yields nothing is exhausted at once.
 BOOST_AUTO_TEST_CASE_TEMPLATE(empty_generator_stops_on_first_next, Impl, generator_impls) {
   auto g = Impl::counter(0);
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
   BOOST_TEST(g.done());
 }
 
-// Rule 32: inside the body the generator reports RUNNING; outside SUSPENDED.
+// P6.3: inside the body the generator reports RUNNING; outside SUSPENDED.
 BOOST_AUTO_TEST_CASE_TEMPLATE(state_is_running_only_inside_body, Impl, generator_impls) {
   std::vector<generator_state> seen;
   typename Impl::template gen<int>* self = nullptr;

@@ -1,5 +1,5 @@
 // PEP 479: a stop_iteration that escapes a generator body becomes an error
-// (spec 4.4 rule 21, and rules 13, 19, 24). Every case runs against both
+// (P4.1, and P2.5, P3.5, P5.3). Every case runs against both
 // implementations.
 #define BOOST_TEST_MODULE generator_pep479
 #include <boost/test/unit_test.hpp>
@@ -43,7 +43,7 @@ std::string outcome_of(G& g, bool& nested_stop) {
 
 BOOST_FIXTURE_TEST_SUITE(generator_pep479, green::test::leak_check)
 
-// Rule 21: an explicit stop_iteration leaving the body becomes an error whose
+// P4.1: an explicit stop_iteration leaving the body becomes an error whose
 // nested exception (Python: __cause__) is the stop_iteration.
 BOOST_AUTO_TEST_CASE_TEMPLATE(stop_escaping_body_becomes_error_with_cause, Impl, generator_impls) {
   auto g = Impl::stop_raiser();
@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stop_escaping_body_becomes_error_with_cause, Impl,
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);  // then a plain stop
 }
 
-// Rule 21: next() on an exhausted generator inside the body is the same.
+// P4.1: next() on an exhausted generator inside the body is the same.
 BOOST_AUTO_TEST_CASE_TEMPLATE(next_on_exhausted_inside_body_becomes_error, Impl, generator_impls) {
   auto g = Impl::next_on_exhausted();
   BOOST_TEST(g.next() == 1);
@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(next_on_exhausted_inside_body_becomes_error, Impl,
   BOOST_TEST(nested_stop);
 }
 
-// Rule 21: other exceptions are not converted (Python: StopAsyncIteration
+// P4.1: other exceptions are not converted (Python: StopAsyncIteration
 // in a sync generator passes through).
 BOOST_AUTO_TEST_CASE_TEMPLATE(other_exceptions_are_not_converted, Impl, generator_impls) {
   auto g = Impl::raise_out_of_range();
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(other_exceptions_are_not_converted, Impl, generato
   BOOST_TEST(!nested_stop);
 }
 
-// Rule 21: the normal end of a body is a stop_iteration, not an error.
+// P4.1: the normal end of a body is a stop_iteration, not an error.
 BOOST_AUTO_TEST_CASE_TEMPLATE(returning_body_ends_with_plain_stop, Impl, generator_impls) {
   auto g = Impl::counter(1);
   BOOST_TEST(g.next() == 0);

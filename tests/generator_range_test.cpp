@@ -1,5 +1,5 @@
 // Range-for and iterators: a generator is an input range that ends quietly
-// (the for-loop form of rules 2, 5-7). Every case runs against both
+// (P1.9, the for-loop form of P1.2 and P1.5-P1.7). Every case runs against both
 // implementations.
 #define BOOST_TEST_MODULE generator_range
 #include <boost/test/unit_test.hpp>
@@ -24,7 +24,7 @@ static_assert(std::input_iterator<green::stackless::generator<int>::iterator>);
 
 BOOST_FIXTURE_TEST_SUITE(generator_range, green::test::leak_check)
 
-// Rules 2, 5: range-for visits every value and stops quietly.
+// P1.2, P1.5, P1.9: range-for visits every value and stops quietly.
 BOOST_AUTO_TEST_CASE_TEMPLATE(range_for_visits_all_values_and_stops_quietly, Impl,
                               generator_impls) {
   auto g = Impl::counter_ret(4, 9);
@@ -35,7 +35,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(range_for_visits_all_values_and_stops_quietly, Imp
   BOOST_TEST(g.result() == 9);
 }
 
-// Rule 6: a finished generator is an empty range.
+// P1.6: a finished generator is an empty range.
 BOOST_AUTO_TEST_CASE_TEMPLATE(finished_generator_is_empty_range, Impl, generator_impls) {
   auto g = Impl::counter(2);
   for (int x : g) (void)x;
@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(break_leaves_generator_suspended, Impl, generator_
   BOOST_TEST(rest == (std::vector<int>{2, 3, 4}), boost::test_tools::per_element());
 }
 
-// Rule 7: an exception from the body comes out of the loop.
+// P1.7: an exception from the body comes out of the loop.
 BOOST_AUTO_TEST_CASE_TEMPLATE(exception_in_body_comes_out_of_loop, Impl, generator_impls) {
   auto g = Impl::raiser(2);
   std::vector<int> seen;

@@ -1,4 +1,4 @@
-// send(): values into the body (spec 4.1 rules 3, 4, 6). Every case runs
+// send(): values into the body (P1.3, P1.4, P1.6). Every case runs
 // against both implementations.
 #define BOOST_TEST_MODULE generator_send
 #include <boost/test/unit_test.hpp>
@@ -16,7 +16,7 @@ using green::test::generator_impls;
 
 BOOST_FIXTURE_TEST_SUITE(generator_send, green::test::leak_check)
 
-// Rule 3: send() into a fresh generator is an error and changes nothing;
+// P1.3: send() into a fresh generator is an error and changes nothing;
 // the generator is still CREATED and usable afterwards.
 BOOST_AUTO_TEST_CASE_TEMPLATE(send_to_unstarted_generator_is_error_and_changes_nothing, Impl,
                               generator_impls) {
@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(send_to_unstarted_generator_is_error_and_changes_n
   BOOST_TEST(got == (std::vector<int>{7}), boost::test_tools::per_element());
 }
 
-// Rule 4: the suspended yield evaluates to the sent value; send returns the
+// P1.4: the suspended yield evaluates to the sent value; send returns the
 // next yielded value.
 BOOST_AUTO_TEST_CASE_TEMPLATE(sent_value_is_result_of_pending_yield, Impl, generator_impls) {
   auto g = Impl::echo();
@@ -44,7 +44,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(sent_value_is_result_of_pending_yield, Impl, gener
   BOOST_TEST(g.result() == 9);
 }
 
-// Rule 4: the classic accumulator driven by send().
+// P1.4: the classic accumulator driven by send().
 BOOST_AUTO_TEST_CASE_TEMPLATE(accumulator_keeps_running_total, Impl, generator_impls) {
   auto acc = Impl::accumulator();
   BOOST_TEST(acc.next() == 0);
@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(accumulator_keeps_running_total, Impl, generator_i
   BOOST_TEST(acc.result() == 16);
 }
 
-// Rule 6: send() to an exhausted generator raises a bare stop_iteration.
+// P1.6: send() to an exhausted generator raises a bare stop_iteration.
 BOOST_AUTO_TEST_CASE_TEMPLATE(send_to_exhausted_generator_stops, Impl, generator_impls) {
   auto g = Impl::echo();
   BOOST_TEST(g.next() == 0);
@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(send_to_exhausted_generator_stops, Impl, generator
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
 }
 
-// Rule 3: after close() of an unstarted generator, send() stops (CLOSED),
+// P1.3: after close() of an unstarted generator, send() stops (CLOSED),
 // it does not complain about the start.
 BOOST_AUTO_TEST_CASE_TEMPLATE(send_after_close_of_unstarted_stops, Impl, generator_impls) {
   auto g = Impl::echo();
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(send_after_close_of_unstarted_stops, Impl, generat
   BOOST_CHECK_THROW(g.send(3), green::stop_iteration);
 }
 
-// Rule 4: sent values are passed by address; a large value is not copied
+// P1.4: sent values are passed by address; a large value is not copied
 // more than the send() parameter itself.
 BOOST_AUTO_TEST_CASE_TEMPLATE(many_sends_in_a_row_arrive_in_order, Impl, generator_impls) {
   std::vector<int> got;
@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(many_sends_in_a_row_arrive_in_order, Impl, generat
   BOOST_TEST(got.back() == 1000);
 }
 
-// Rule 4: send() converts its argument to the send type S first (here a
+// P1.4: send() converts its argument to the send type S first (here a
 // long into std::optional<long>), so the body receives an S.
 BOOST_AUTO_TEST_CASE_TEMPLATE(sent_value_is_converted_to_send_type, Impl, generator_impls) {
   std::vector<int> got;

@@ -1,6 +1,6 @@
 // What only the stackful generator can do, or only it has to get right:
-// yielding from nested calls and recursion, genlet scenarios 80-91 (spec
-// 3.2 K and L), O(1) delegation measured in switches, and thread affinity.
+// yielding from nested calls and recursion (P8, P1.8, P7.2-P7.3, G14.1-G14.3),
+// O(1) delegation measured in switches, and thread affinity.
 #define BOOST_TEST_MODULE generator_stackful_only
 #include <boost/test/unit_test.hpp>
 
@@ -42,10 +42,10 @@ using perm = std::vector<int>;
 
 // ---- genlet scenario bodies -------------------------------------------
 
-// Scenario 81: the yield happens in a helper that is not the body.
+// P8.2: the yield happens in a helper that is not the body.
 void nested_yield(yielder<int>& y, int i) { y.yield(i); }
 
-// Scenario 82: ax(n) yields 1..n by recursing through generators.
+// P8.3: ax(n) yields 1..n by recursing through generators.
 generator<int> ax(int n) {
   return generator<int>([n](yielder<int>& y) {
     if (n == 0) return;
@@ -54,7 +54,7 @@ generator<int> ax(int n) {
   });
 }
 
-// Scenario 82: perms(l) yields every permutation, recursing through
+// P8.3: perms(l) yields every permutation, recursing through
 // generators as the genlet test does.
 generator<perm> perms(perm l) {
   return generator<perm>([l = std::move(l)](yielder<perm>& y) {
@@ -171,7 +171,7 @@ int switches_for(F&& pull) {
 
 BOOST_FIXTURE_TEST_SUITE(generator_stackful_only, green::test::leak_check)
 
-// Scenario 80: a simple genlet; the consumer loop runs three times.
+// P8.1: a simple genlet; the consumer loop runs three times.
 BOOST_AUTO_TEST_CASE(simple_generator_interleaves_with_consumer) {
   std::vector<int> seen;
   for (int round = 0; round < 3; ++round) {
@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(simple_generator_interleaves_with_consumer) {
   BOOST_TEST(seen == want, boost::test_tools::per_element());
 }
 
-// Scenario 81: yield from a nested call, not from the body.
+// P8.2: yield from a nested call, not from the body.
 BOOST_AUTO_TEST_CASE(yield_from_nested_call) {
   std::vector<int> seen;
   for (int round = 0; round < 3; ++round) {
@@ -225,14 +225,14 @@ BOOST_AUTO_TEST_CASE(yield_from_deep_call_stack) {
   BOOST_TEST(out == (std::vector<int>{1, 2}), boost::test_tools::per_element());
 }
 
-// Scenario 82: recursive generators.
+// P8.3: recursive generators.
 BOOST_AUTO_TEST_CASE(recursive_generators_yield_in_order) {
   std::vector<int> seen;
   for (int v : ax(5)) seen.push_back(v);
   BOOST_TEST(seen == (std::vector<int>{1, 2, 3, 4, 5}), boost::test_tools::per_element());
 }
 
-// Scenario 82: permutations of 4 items: 24 distinct lists.
+// P8.3: permutations of 4 items: 24 distinct lists.
 BOOST_AUTO_TEST_CASE(permutations_are_all_distinct) {
   std::vector<perm> all;
   for (perm p : perms({0, 1, 2, 3})) all.push_back(p);
@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(permutations_are_all_distinct) {
   BOOST_TEST((std::find(all.begin(), all.end(), perm{3, 2, 1, 0}) != all.end()));
 }
 
-// Scenario 82: a zip of two permutation generators advances each
+// P8.3: a zip of two permutation generators advances each
 // independently, in order (6 pairs).
 BOOST_AUTO_TEST_CASE(zip_of_permutation_generators_advances_independently) {
   auto a = perms({0, 1, 2, 3});
@@ -283,7 +283,7 @@ BOOST_AUTO_TEST_CASE(recursive_tree_walk_yields_in_order) {
   BOOST_TEST(h.result() == 100);
 }
 
-// Scenario 83: a nested generator yields on the outer generator's yielder
+// P8.4: a nested generator yields on the outer generator's yielder
 // ("level 2"): the value goes to the outer generator's caller, and resuming
 // the outer generator continues the nested body.
 BOOST_AUTO_TEST_CASE(nested_generator_yields_two_levels_up) {
@@ -301,7 +301,7 @@ BOOST_AUTO_TEST_CASE(nested_generator_yields_two_levels_up) {
   BOOST_TEST(seen == (std::vector<int>{1, 1, 2, 4, 3, 9, 4, 16}), boost::test_tools::per_element());
 }
 
-// Scenario 83: closing the outer generator while it is suspended at a
+// P8.4: closing the outer generator while it is suspended at a
 // level-2 yield unwinds the nested body too.
 BOOST_AUTO_TEST_CASE(closing_outer_generator_suspended_two_levels_down) {
   green::test::log_t log;
@@ -322,7 +322,7 @@ BOOST_AUTO_TEST_CASE(closing_outer_generator_suspended_two_levels_down) {
              boost::test_tools::per_element());
 }
 
-// Scenario 84: yielding through a yielder whose generator is not running is
+// P8.5: yielding through a yielder whose generator is not running is
 // "yield outside a generator", and nothing changes.
 BOOST_AUTO_TEST_CASE(yield_outside_generator_is_error) {
   yielder<int>* leaked = nullptr;
@@ -339,7 +339,7 @@ BOOST_AUTO_TEST_CASE(yield_outside_generator_is_error) {
   BOOST_TEST(contains(error_text([&] { leaked->yield(6); }), "yield outside a generator"));
 }
 
-// Scenario 84: a delegating generator cannot yield through its own yielder
+// P8.5: a delegating generator cannot yield through its own yielder
 // from inside its delegate.
 BOOST_AUTO_TEST_CASE(yield_on_delegating_generator_is_error) {
   std::string what;
@@ -357,7 +357,7 @@ BOOST_AUTO_TEST_CASE(yield_on_delegating_generator_is_error) {
   BOOST_TEST(contains(what, "yield outside a generator: this generator is delegating"));
 }
 
-// Scenario 86: a body that calls next() on itself before its first yield
+// P1.8: a body that calls next() on itself before its first yield
 // gets "already executing"; the generator is started once only.
 BOOST_AUTO_TEST_CASE(reentrant_start_does_not_start_twice) {
   int starts = 0;
@@ -374,7 +374,7 @@ BOOST_AUTO_TEST_CASE(reentrant_start_does_not_start_twice) {
   BOOST_TEST(contains(what, "generator already executing"));
 }
 
-// Scenario 87: a trace function sees every switch without disturbing the
+// P8.6: a trace function sees every switch without disturbing the
 // values; a destructor that switches greenlets between two yields does not
 // lose a value either.
 BOOST_AUTO_TEST_CASE(tracer_and_switching_destructor_do_not_lose_values) {
@@ -404,7 +404,7 @@ BOOST_AUTO_TEST_CASE(tracer_and_switching_destructor_do_not_lose_values) {
   BOOST_TEST(n > 10);
 }
 
-// Scenario 88: a failed first start (no stack) is a clean error and the
+// P7.3: a failed first start (no stack) is a clean error and the
 // generator stays unstarted.
 BOOST_AUTO_TEST_CASE(failed_start_leaves_generator_unstarted) {
   green::stack_options huge;
@@ -414,7 +414,7 @@ BOOST_AUTO_TEST_CASE(failed_start_leaves_generator_unstarted) {
   BOOST_TEST((g.state() == generator_state::created));
 }
 
-// Scenario 88: a switch refused because the generator runs on another
+// P7.2: a switch refused because the generator runs on another
 // thread is a clean error; nothing changes and the owner thread carries on.
 BOOST_AUTO_TEST_CASE(consuming_from_another_thread_is_error_and_changes_nothing) {
   generator<int> g([](yielder<int>& y) {
@@ -428,7 +428,7 @@ BOOST_AUTO_TEST_CASE(consuming_from_another_thread_is_error_and_changes_nothing)
   BOOST_TEST(g.next() == 1);
 }
 
-// Spec 1.13 (a thread's greenlets end with it): next() from a thread_local
+// G9.8, P7.3 (a thread's greenlets end with it): next() from a thread_local
 // destructor that runs after the thread's green state is gone is refused
 // with green::error before anything runs; the generator stays suspended and
 // is dropped unrun when destroyed.
@@ -470,7 +470,7 @@ BOOST_AUTO_TEST_CASE(unstarted_generator_can_run_on_another_thread) {
   BOOST_TEST(out == (std::vector<int>{0, 1, 2}), boost::test_tools::per_element());
 }
 
-// Scenario 89: 10,000 x (create, run to completion) does not grow memory:
+// G14.1: 10,000 x (create, run to completion) does not grow memory:
 // no stack is left in use and the pool stops mapping new stacks.
 BOOST_AUTO_TEST_CASE(many_generators_do_not_grow_memory) {
   auto run_batch = [] {
@@ -490,7 +490,7 @@ BOOST_AUTO_TEST_CASE(many_generators_do_not_grow_memory) {
   BOOST_TEST(green::get_stack_stats().mapped == mapped);
 }
 
-// Scenario 90: values sent in are released: after 100 sends of a counted
+// G14.2: values sent in are released: after 100 sends of a counted
 // payload, nothing is alive.
 BOOST_AUTO_TEST_CASE(sent_values_are_released) {
   counted::reset();
@@ -504,15 +504,15 @@ BOOST_AUTO_TEST_CASE(sent_values_are_released) {
   BOOST_TEST(counted::alive() == 0);
 }
 
-// Scenario 91: a process that exits with suspended generators (plain,
+// G14.3: a process that exits with suspended generators (plain,
 // nested 10 deep, on another thread, suspended in a handler, or held by a
 // static object) exits cleanly. A generator destroyed after its thread's
-// green state is gone is dropped unrun, like a greenlet (spec 1.13).
+// green state is gone is dropped unrun, like a greenlet (P6.2).
 BOOST_AUTO_TEST_CASE(process_exit_with_suspended_generators_is_clean) {
   const pid_t pid = fork();
   if (pid == 0) {
 #if defined(__SANITIZE_ADDRESS__)
-    // Stacks of a thread that has exited are dropped unrun (spec 1.13), so
+    // Stacks of a thread that has exited are dropped unrun (G9.3), so
     // the delegates they own are never freed; do not report them.
     __lsan_disable();
 #endif

@@ -1,4 +1,4 @@
-// throw_(): exceptions into the body (spec 4.2 rules 9-14, and rule 20).
+// throw_(): exceptions into the body (P2.1-P2.6, and P3.6).
 // Every case runs against both implementations.
 #define BOOST_TEST_MODULE generator_throw
 #include <boost/test/unit_test.hpp>
@@ -22,7 +22,7 @@ using green::test::tagged_exit;
 
 BOOST_FIXTURE_TEST_SUITE(generator_throw, green::test::leak_check)
 
-// Rule 9: throw_() into a fresh generator raises at the start point, before
+// P2.1: throw_() into a fresh generator raises at the start point, before
 // any of the body runs; it becomes CLOSED.
 BOOST_AUTO_TEST_CASE_TEMPLATE(throw_into_unstarted_closes_without_running_body, Impl,
                               generator_impls) {
@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throw_into_unstarted_closes_without_running_body, 
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
 }
 
-// Rule 10: caught, and another yield is reached: throw_() returns it.
+// P2.2: caught, and another yield is reached: throw_() returns it.
 BOOST_AUTO_TEST_CASE_TEMPLATE(caught_throw_returns_next_yielded_value, Impl, generator_impls) {
   log_t log;
   auto g = Impl::handler(log, on_throw::yield);
@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(caught_throw_returns_next_yielded_value, Impl, gen
   BOOST_TEST(g.suspended());
 }
 
-// Rule 10: caught, and the body returns v: throw_() raises stop_iteration
+// P2.2: caught, and the body returns v: throw_() raises stop_iteration
 // and result() is v.
 BOOST_AUTO_TEST_CASE_TEMPLATE(caught_throw_then_return_raises_stop_with_value, Impl,
                               generator_impls) {
@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(caught_throw_then_return_raises_stop_with_value, I
   BOOST_TEST(g.done());
 }
 
-// Rule 10: not caught: it goes out of throw_() and the generator is CLOSED.
+// P2.2: not caught: it goes out of throw_() and the generator is CLOSED.
 BOOST_AUTO_TEST_CASE_TEMPLATE(uncaught_throw_propagates_and_closes, Impl, generator_impls) {
   log_t log;
   auto g = Impl::handler(log, on_throw::raise);
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(uncaught_throw_propagates_and_closes, Impl, genera
   BOOST_CHECK_THROW(g.next(), green::stop_iteration);
 }
 
-// Rule 10: an exception of a type the body does not catch goes straight out.
+// P2.2: an exception of a type the body does not catch goes straight out.
 BOOST_AUTO_TEST_CASE_TEMPLATE(throw_of_other_type_propagates, Impl, generator_impls) {
   log_t log;
   auto g = Impl::handler(log, on_throw::yield);
@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throw_of_other_type_propagates, Impl, generator_im
   BOOST_TEST(g.done());
 }
 
-// Rule 11: an exception_ptr or an object are both accepted; an empty
+// P2.3: an exception_ptr or an object are both accepted; an empty
 // exception_ptr is an error and the generator stays SUSPENDED.
 BOOST_AUTO_TEST_CASE_TEMPLATE(empty_exception_ptr_is_error_and_changes_nothing, Impl,
                               generator_impls) {
@@ -98,7 +98,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(empty_exception_ptr_is_error_and_changes_nothing, 
   BOOST_TEST(log == (log_t{"caught p"}), boost::test_tools::per_element());
 }
 
-// Rule 12: the body keeps its own exception state: a throw_() from inside
+// P2.4: the body keeps its own exception state: a throw_() from inside
 // the caller's catch block does not make the caller's exception current in
 // the body. Holds for the stackful generator (one greenlet each); a
 // stackless body shares its caller's thread state (README: differences).
@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(body_does_not_see_callers_current_exception, Impl,
   for (bool s : seen) BOOST_TEST(s == !Impl::isolates_exception_state);
 }
 
-// Rule 13: throw_(stop_iteration) into a fresh generator gives the PEP 479
+// P2.5: throw_(stop_iteration) into a fresh generator gives the PEP 479
 // error.
 BOOST_AUTO_TEST_CASE_TEMPLATE(throw_stop_into_unstarted_raises_pep479_error, Impl,
                               generator_impls) {
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throw_stop_into_unstarted_raises_pep479_error, Imp
   BOOST_TEST(g.done());
 }
 
-// Rule 13: into a suspended generator as well; the stop is the nested cause.
+// P2.5: into a suspended generator as well; the stop is the nested cause.
 BOOST_AUTO_TEST_CASE_TEMPLATE(throw_stop_into_suspended_raises_pep479_error, Impl,
                               generator_impls) {
   log_t log;
@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throw_stop_into_suspended_raises_pep479_error, Imp
   BOOST_TEST(g.done());
 }
 
-// Rule 14: throw_(generator_exit) is an ordinary throw: the body may catch it
+// P2.6: throw_(generator_exit) is an ordinary throw: the body may catch it
 // and yield, and throw_() returns that value (only close() objects).
 BOOST_AUTO_TEST_CASE_TEMPLATE(thrown_generator_exit_may_be_caught_and_yield, Impl,
                               generator_impls) {
@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(thrown_generator_exit_may_be_caught_and_yield, Imp
   BOOST_TEST(g.result() == "after-ignore");
 }
 
-// Rule 14: uncaught, generator_exit comes out of throw_() (it is not
+// P2.6: uncaught, generator_exit comes out of throw_() (it is not
 // swallowed as in close()), for a suspended and for a fresh generator.
 BOOST_AUTO_TEST_CASE_TEMPLATE(uncaught_thrown_generator_exit_comes_out, Impl, generator_impls) {
   log_t log;
@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(uncaught_thrown_generator_exit_comes_out, Impl, ge
   BOOST_TEST(fresh.done());
 }
 
-// Rule 14: subclasses of generator_exit behave the same, and the instance
+// P2.6: subclasses of generator_exit behave the same, and the instance
 // thrown is the one the body sees and the one that comes out.
 BOOST_AUTO_TEST_CASE_TEMPLATE(generator_exit_subclass_is_delivered_as_is, Impl, generator_impls) {
   log_t log;
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(generator_exit_subclass_is_delivered_as_is, Impl, 
   BOOST_TEST(log == (log_t{"tagged_exit(MyExit)", "finally"}), boost::test_tools::per_element());
 }
 
-// Rule 20: a body that swallows everything and returns turns throw_(E) into
+// P3.6: a body that swallows everything and returns turns throw_(E) into
 // stop_iteration with its value.
 BOOST_AUTO_TEST_CASE_TEMPLATE(swallowing_body_turns_throw_into_stop, Impl, generator_impls) {
   log_t log;

@@ -1,5 +1,5 @@
-// yield_from(): delegation to a subgenerator or a range (spec 4.5 rules
-// 22-30, and rule 8 for yield_from(self)). Every case runs against both
+// yield_from(): delegation to a subgenerator or a range (P5.1-P5.11, and
+// P1.8 for yield_from(self)). Every case runs against both
 // implementations.
 #define BOOST_TEST_MODULE generator_yield_from
 #include <boost/test/unit_test.hpp>
@@ -36,7 +36,7 @@ std::vector<int> drain(G& g) {
 
 BOOST_FIXTURE_TEST_SUITE(generator_yield_from, green::test::leak_check)
 
-// Rule 22: the delegate is primed with next(); its values go straight to the
+// P5.1: the delegate is primed with next(); its values go straight to the
 // delegator's caller; delegating() is true only while inside yield_from.
 BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_values_go_to_caller_while_delegating, Impl,
                               generator_impls) {
@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_values_go_to_caller_while_delegating, Imp
   BOOST_TEST(log == (log_t{"outer start", "outer got 9"}), boost::test_tools::per_element());
 }
 
-// Rule 22: yield_from over a C++ range yields its elements, lazily.
+// P5.1: yield_from over a C++ range yields its elements, lazily.
 BOOST_AUTO_TEST_CASE_TEMPLATE(range_delegation_yields_elements, Impl, generator_impls) {
   log_t log;
   auto g = Impl::range_delegator({1, 2, 3}, log);
@@ -69,14 +69,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(range_delegation_yields_elements, Impl, generator_
   BOOST_TEST(g.result() == 3);
 }
 
-// Rule 22: an iterator pair works like a range.
+// P5.1: an iterator pair works like a range.
 BOOST_AUTO_TEST_CASE_TEMPLATE(iterator_pair_delegation_yields_elements, Impl, generator_impls) {
   const std::vector<int> v{4, 5, 6};
   auto g = Impl::iter_delegator(v.begin(), v.end());
   BOOST_TEST(drain(g) == v, boost::test_tools::per_element());
 }
 
-// Rule 23: send(v) is forwarded to the delegate's send.
+// P5.2: send(v) is forwarded to the delegate's send.
 BOOST_AUTO_TEST_CASE_TEMPLATE(send_is_forwarded_to_delegate, Impl, generator_impls) {
   auto sub = Impl::echo();
   auto outer = Impl::send_delegator(sub);
@@ -89,7 +89,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(send_is_forwarded_to_delegate, Impl, generator_imp
   BOOST_TEST(sub.result() == 5);
 }
 
-// Rule 23: a range has no send: send(v) raises an error in the delegator at
+// P5.2: a range has no send: send(v) raises an error in the delegator at
 // the yield_from; uncaught, the delegator is CLOSED.
 BOOST_AUTO_TEST_CASE_TEMPLATE(send_into_range_delegation_raises_in_delegator, Impl,
                               generator_impls) {
@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(send_into_range_delegation_raises_in_delegator, Im
   BOOST_TEST(g.done());
 }
 
-// Rule 24: yield_from evaluates to the delegate's return value.
+// P5.3: yield_from evaluates to the delegate's return value.
 BOOST_AUTO_TEST_CASE_TEMPLATE(yield_from_returns_delegate_result, Impl, generator_impls) {
   log_t log;
   auto sub = Impl::counter_ret(1, 99);
@@ -113,14 +113,14 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(yield_from_returns_delegate_result, Impl, generato
   BOOST_TEST(outer.result() == 100);
 }
 
-// Rule 24: a temporary delegate is owned for the duration.
+// P5.3: a temporary delegate is owned for the duration.
 BOOST_AUTO_TEST_CASE_TEMPLATE(temporary_delegate_is_owned, Impl, generator_impls) {
   auto outer = Impl::delegator_owned(3, 5);
   BOOST_TEST(drain(outer) == (std::vector<int>{0, 1, 2}), boost::test_tools::per_element());
   BOOST_TEST(outer.result() == 5);
 }
 
-// Rule 24: a delegate that raises stop_iteration gets the PEP 479 error in
+// P5.3: a delegate that raises stop_iteration gets the PEP 479 error in
 // itself, which goes into the delegator.
 BOOST_AUTO_TEST_CASE_TEMPLATE(stop_raised_in_delegate_is_pep479_error_in_delegator, Impl,
                               generator_impls) {
@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(stop_raised_in_delegate_is_pep479_error_in_delegat
   BOOST_TEST(sub.done());
 }
 
-// Rule 25: a partly consumed delegate continues from where it is.
+// P5.4: a partly consumed delegate continues from where it is.
 BOOST_AUTO_TEST_CASE_TEMPLATE(partly_consumed_delegate_continues, Impl, generator_impls) {
   log_t log;
   auto sub = Impl::counter_ret(4, 40);
@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(partly_consumed_delegate_continues, Impl, generato
   BOOST_TEST(outer.result() == 41);
 }
 
-// Rule 25: an exhausted delegate yields nothing and evaluates to "None"
+// P5.4: an exhausted delegate yields nothing and evaluates to "None"
 // (R{}) at once.
 BOOST_AUTO_TEST_CASE_TEMPLATE(exhausted_delegate_evaluates_to_none, Impl, generator_impls) {
   log_t log;
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(exhausted_delegate_evaluates_to_none, Impl, genera
   BOOST_TEST(log == (log_t{"outer start", "outer got 0"}), boost::test_tools::per_element());
 }
 
-// Rule 25: a delegate that returns at once gives its value without yielding.
+// P5.4: a delegate that returns at once gives its value without yielding.
 BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_returning_at_once_gives_value, Impl, generator_impls) {
   log_t log;
   auto sub = Impl::counter_ret(0, 7);
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_returning_at_once_gives_value, Impl, gene
   BOOST_TEST(outer.result() == 8);
 }
 
-// Rule 26: throw_() is forwarded; the delegate catches and yields: the
+// P5.5: throw_() is forwarded; the delegate catches and yields: the
 // delegator's throw_() returns that value.
 BOOST_AUTO_TEST_CASE_TEMPLATE(thrown_exception_caught_by_delegate_returns_its_value, Impl,
                               generator_impls) {
@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(thrown_exception_caught_by_delegate_returns_its_va
              boost::test_tools::per_element());
 }
 
-// Rule 26: the delegate returns v: yield_from evaluates to v and the
+// P5.5: the delegate returns v: yield_from evaluates to v and the
 // delegator continues.
 BOOST_AUTO_TEST_CASE_TEMPLATE(thrown_exception_handled_by_returning_delegate_resumes_outer, Impl,
                               generator_impls) {
@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(thrown_exception_handled_by_returning_delegate_res
              boost::test_tools::per_element());
 }
 
-// Rule 26: the delegate raises: the exception is raised in the delegator at
+// P5.5: the delegate raises: the exception is raised in the delegator at
 // the yield_from (the delegate's "finally" has run).
 BOOST_AUTO_TEST_CASE_TEMPLATE(exception_raised_by_delegate_goes_to_delegator, Impl,
                               generator_impls) {
@@ -208,7 +208,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(exception_raised_by_delegate_goes_to_delegator, Im
   BOOST_TEST(sub.done());
 }
 
-// Rule 26: caught by neither: it comes out of throw_(), after both finallys.
+// P5.5: caught by neither: it comes out of throw_(), after both finallys.
 BOOST_AUTO_TEST_CASE_TEMPLATE(exception_caught_by_neither_comes_out, Impl, generator_impls) {
   log_t log;
   auto sub = Impl::sub_logging(log);
@@ -221,7 +221,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(exception_caught_by_neither_comes_out, Impl, gener
   BOOST_TEST(sub.done());
 }
 
-// Rule 26: a range has no throw: the exception is raised in the delegator.
+// P5.5: a range has no throw: the exception is raised in the delegator.
 BOOST_AUTO_TEST_CASE_TEMPLATE(throw_into_range_delegation_raises_in_delegator, Impl,
                               generator_impls) {
   log_t log;
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(throw_into_range_delegation_raises_in_delegator, I
   BOOST_TEST(log == (log_t{"outer caught r", "outer finally"}), boost::test_tools::per_element());
 }
 
-// Rule 27: close() closes the delegate first, then raises generator_exit in
+// P5.6: close() closes the delegate first, then raises generator_exit in
 // the delegator; the handlers run innermost first.
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_closes_delegate_first, Impl, generator_impls) {
   log_t log;
@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_closes_delegate_first, Impl, generator_impls
   BOOST_TEST(sub.done());
 }
 
-// Rule 27: throw_(generator_exit instance): the delegate gets close() (a
+// P5.6: throw_(generator_exit instance): the delegate gets close() (a
 // plain generator_exit), the delegator gets the original instance, which
 // comes out.
 BOOST_AUTO_TEST_CASE_TEMPLATE(thrown_exit_closes_delegate_and_reaches_outer_as_is, Impl,
@@ -267,7 +267,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(thrown_exit_closes_delegate_and_reaches_outer_as_i
       boost::test_tools::per_element());
 }
 
-// Rule 27: the delegate's close() raises: that exception is raised in the
+// P5.6: the delegate's close() raises: that exception is raised in the
 // delegator (instead of generator_exit).
 BOOST_AUTO_TEST_CASE_TEMPLATE(failing_delegate_close_raises_in_delegator, Impl, generator_impls) {
   log_t log;
@@ -280,7 +280,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(failing_delegate_close_raises_in_delegator, Impl, 
              boost::test_tools::per_element());
 }
 
-// Rule 27: a delegate that returns when closed still makes the delegator
+// P5.6: a delegate that returns when closed still makes the delegator
 // see generator_exit.
 BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_returning_on_close_still_closes_delegator, Impl,
                               generator_impls) {
@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_returning_on_close_still_closes_delegator
   BOOST_TEST(!outer.has_result());
 }
 
-// Rule 27: a range has no close: generator_exit is raised in the delegator.
+// P5.6: a range has no close: generator_exit is raised in the delegator.
 BOOST_AUTO_TEST_CASE_TEMPLATE(close_of_range_delegation_raises_exit_in_delegator, Impl,
                               generator_impls) {
   log_t log;
@@ -308,7 +308,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(close_of_range_delegation_raises_exit_in_delegator
   BOOST_TEST(g.done());
 }
 
-// Rule 28: a delegate that ignores close: "generator ignored
+// P5.7: a delegate that ignores close: "generator ignored
 // generator_exit" comes out of its close, into the delegator, and out of
 // the outer close(); the delegate stays suspended.
 BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_ignoring_close_fails_outer_close, Impl, generator_impls) {
@@ -329,7 +329,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_ignoring_close_fails_outer_close, Impl, g
   BOOST_TEST(log.at(3) == "sub resumed");
 }
 
-// Rule 29: while the delegate runs, the delegator is RUNNING too; next(),
+// P5.8: while the delegate runs, the delegator is RUNNING too; next(),
 // send() and close() on it from inside the delegate raise "already
 // executing".
 BOOST_AUTO_TEST_CASE_TEMPLATE(delegator_is_running_while_delegate_runs, Impl, generator_impls) {
@@ -360,7 +360,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delegator_is_running_while_delegate_runs, Impl, ge
   BOOST_TEST(outer.result() == 4);
 }
 
-// Rule 29: a delegator whose delegate runs on its own (driven directly by
+// P5.8: a delegator whose delegate runs on its own (driven directly by
 // someone else) is resumed with "already executing" raised at its
 // yield_from, and stops delegating.
 BOOST_AUTO_TEST_CASE_TEMPLATE(delegator_resumed_while_delegate_runs_elsewhere_gets_error, Impl,
@@ -389,7 +389,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delegator_resumed_while_delegate_runs_elsewhere_ge
   BOOST_TEST(sub.result() == 7);
 }
 
-// Rule 30: exceptions from the delegate can be caught in the delegator.
+// P5.9: exceptions from the delegate can be caught in the delegator.
 BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_exception_can_be_caught_by_delegator, Impl,
                               generator_impls) {
   log_t log;
@@ -401,7 +401,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_exception_can_be_caught_by_delegator, Imp
   BOOST_CHECK_THROW(outer.next(), green::stop_iteration);
 }
 
-// Rule 8: yield_from(self) raises "already executing" in the body.
+// P1.8: yield_from(self) raises "already executing" in the body.
 BOOST_AUTO_TEST_CASE_TEMPLATE(yield_from_self_raises_already_executing, Impl, generator_impls) {
   log_t log;
   typename Impl::template gen<int, void, int>* self = nullptr;
@@ -414,7 +414,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(yield_from_self_raises_already_executing, Impl, ge
 }
 
 // A delegate can be driven directly while delegated to: its value goes to
-// the direct caller, and the delegation continues from there (rule 25).
+// the direct caller, and the delegation continues from there (P5.4).
 BOOST_AUTO_TEST_CASE_TEMPLATE(delegate_driven_directly_goes_to_direct_caller, Impl,
                               generator_impls) {
   log_t log;
@@ -500,7 +500,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(deep_chain_delivers_values_and_results, Impl, gene
   BOOST_TEST(g.result() == 200);
 }
 
-// Closing a deep chain closes every level (rule 27, at depth).
+// Closing a deep chain closes every level (P5.6, at depth).
 BOOST_AUTO_TEST_CASE_TEMPLATE(closing_deep_chain_closes_every_level, Impl, generator_impls) {
   auto g = Impl::chain(50);
   BOOST_TEST(g.next() == 0);

@@ -1,5 +1,5 @@
 // Greenlet-local state with green::context_var and greenlet::gr_context():
-// spec 1.10 and scenarios 74-79 (group J, test_contextvars.py).
+// G8.1-G8.6 (test_contextvars.py).
 #define BOOST_TEST_MODULE greenlet_context
 #include <boost/test/unit_test.hpp>
 
@@ -102,7 +102,7 @@ std::map<int, int> count_ids(propagation how, std::vector<std::string>& problems
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_context, green::test::leak_check)
 
-// Scenario 74 (test_context_not_propagated): a new greenlet sees default
+// G8.1 (test_context_not_propagated): a new greenlet sees default
 // values, not its creator's; it has no context until its first set(), reading
 // does not create one, and its sets are invisible to the creator.
 BOOST_AUTO_TEST_CASE(new_greenlet_sees_defaults_and_its_sets_stay_private) {
@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(new_greenlet_sees_defaults_and_its_sets_stay_private) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 75 (test_context_propagated_by_setting_attribute): a greenlet
+// G8.2 (test_context_propagated_by_setting_attribute): a greenlet
 // given copy_context() sees the creator's values, and its own sets stay
 // private to the copy.
 BOOST_AUTO_TEST_CASE(greenlet_given_copied_context_sees_values_and_keeps_sets_private) {
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(greenlet_given_copied_context_sees_values_and_keeps_sets_pr
   BOOST_TEST(!(*g.gr_context() == *fresh.main.gr_context()));
 }
 
-// Scenario 75 (spec 1.10): copy_context() in a greenlet without a context
+// G8.2: copy_context() in a greenlet without a context
 // is an empty context; context::copy() is independent of the original.
 BOOST_AUTO_TEST_CASE(copying_contexts_gives_independent_mappings) {
   fresh_main_context fresh;
@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(copying_contexts_gives_independent_mappings) {
   BOOST_TEST(!fresh.main.gr_context().has_value());  // copy_context() created nothing
 }
 
-// Scenario 76 (test_context_shared): four greenlets given the creator's own
+// G8.3 (test_context_shared): four greenlets given the creator's own
 // context share it, so each sees the previous one's set and the counts are
 // {0:1, 1:1, 2:1, 3:1, 4:6}.
 BOOST_AUTO_TEST_CASE(greenlets_sharing_the_creators_context_see_each_others_sets) {
@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(greenlets_sharing_the_creators_context_see_each_others_sets
   BOOST_TEST((counts == std::map<int, int>{{0, 1}, {1, 1}, {2, 1}, {3, 1}, {4, 6}}));
 }
 
-// Scenario 76 (test_context_propagated_by_setting_attribute, the count
+// G8.3 (test_context_propagated_by_setting_attribute, the count
 // version): with a copy each, every count ends at 2.
 BOOST_AUTO_TEST_CASE(greenlets_with_copied_contexts_count_separately) {
   fresh_main_context fresh;
@@ -214,7 +214,7 @@ BOOST_AUTO_TEST_CASE(greenlets_with_copied_contexts_count_separately) {
   BOOST_TEST((counts == std::map<int, int>{{0, 2}, {1, 2}, {2, 2}, {3, 2}, {4, 2}}));
 }
 
-// Scenario 74/76 (test_context_not_propagated, the count version): with no
+// G8.1, G8.3 (test_context_not_propagated, the count version): with no
 // context given, each greenlet starts unset and every count ends at 2.
 BOOST_AUTO_TEST_CASE(greenlets_without_given_context_count_separately) {
   fresh_main_context fresh;
@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(greenlets_without_given_context_count_separately) {
   BOOST_TEST((counts == std::map<int, int>{{0, 2}, {1, 2}, {2, 2}, {3, 2}, {4, 2}}));
 }
 
-// Scenario 77 (test_context_assignment_while_running): assigning nothing, a
+// G8.4 (test_context_assignment_while_running): assigning nothing, a
 // new context, or the old one, while running or while suspended, takes
 // effect at the next read inside the greenlet; nothing makes the next set()
 // create a fresh context.
@@ -289,7 +289,7 @@ BOOST_AUTO_TEST_CASE(assigning_context_while_running_or_suspended_takes_effect_a
              boost::test_tools::per_element());
 }
 
-// Scenario 77 (spec 1.10): a running main greenlet sees an assignment to its
+// G8.4: a running main greenlet sees an assignment to its
 // own context at once.
 BOOST_AUTO_TEST_CASE(assigning_context_to_running_main_takes_effect_at_once) {
   fresh_main_context fresh;
@@ -305,7 +305,7 @@ BOOST_AUTO_TEST_CASE(assigning_context_to_running_main_takes_effect_at_once) {
   BOOST_TEST(var.get() == 0);
 }
 
-// Scenario 78 (test_context_assignment_different_thread): reading or
+// G8.5 (test_context_assignment_different_thread): reading or
 // assigning the context of a greenlet of another thread throws green::error.
 // Stricter than Python, which refuses only while the greenlet runs there: a
 // suspended one can be switched in right after such a check. Once its
@@ -418,7 +418,7 @@ BOOST_AUTO_TEST_CASE(context_of_unstarted_greenlet_is_accessible_only_on_its_par
   BOOST_TEST((*there->gr_context() == ctx));
 }
 
-// Scenario 78 (spec 1.10, "the context of a dead greenlet can still be
+// G8.4 ("the context of a dead greenlet can still be
 // read"): a dead greenlet's context keeps its last values and can be replaced.
 BOOST_AUTO_TEST_CASE(context_of_dead_greenlet_stays_readable_and_assignable) {
   fresh_main_context fresh;
@@ -435,7 +435,7 @@ BOOST_AUTO_TEST_CASE(context_of_dead_greenlet_stays_readable_and_assignable) {
   BOOST_TEST((*g.gr_context() == *last));
 }
 
-// Scenario 79 (wrong type, deleting the attribute) does not apply: gr_context
+// G8.6 (wrong type, deleting the attribute) does not apply: gr_context
 // is statically typed (std::optional<green::context>), and "deleting" it is
 // assigning std::nullopt, covered above. Python's Context.run propagation
 // (test_context_propagated_by_context_run) has no counterpart either.

@@ -1,7 +1,7 @@
 // Per-greenlet exception state: std::current_exception() (the caught-exception
 // stack) and std::uncaught_exceptions() belong to a greenlet, not to the
-// thread (spec 1.12, scenarios 26 and 27; gevent-and-peers.md section 5,
-// "Exception state"). Also: user exception types cross switches intact.
+// thread (G12.1; test_exc_state, test_cpp.py::test_exception_switch, and
+// the Boost.Context pitfall below). Also: user exception types cross switches intact.
 #define BOOST_TEST_MODULE greenlet_exception_state
 #include <boost/test/unit_test.hpp>
 
@@ -50,7 +50,7 @@ struct uncaught_probe {
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_exception_state, green::test::leak_check)
 
-// Scenario 26, greenlet: test_greenlet.py::test_exc_state. f, inside an
+// G12.1, greenlet: test_greenlet.py::test_exc_state. f, inside an
 // exception handler, starts h: h sees no current exception, and f's handler
 // still sees its own exception afterwards.
 BOOST_AUTO_TEST_CASE(greenlet_started_inside_catch_block_sees_no_current_exception) {
@@ -83,7 +83,7 @@ BOOST_AUTO_TEST_CASE(greenlet_started_inside_catch_block_sees_no_current_excepti
   BOOST_TEST(f_after_what == "fun");
 }
 
-// Scenario 26 from the main greenlet: main's catch block starts a greenlet,
+// G12.1 from the main greenlet: main's catch block starts a greenlet,
 // which sees nothing; main's handler is intact afterwards, and `throw;`
 // still rethrows main's own exception.
 BOOST_AUTO_TEST_CASE(main_catch_block_is_intact_after_switching_into_a_child) {
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(main_catch_block_is_intact_after_switching_into_a_child) {
   BOOST_TEST((std::current_exception() == nullptr));
 }
 
-// Boost.Context pitfall (gevent-and-peers.md section 5): a greenlet that
+// Boost.Context pitfall (G12.1): a greenlet that
 // switches away from INSIDE its catch block must not leak the exception into
 // the greenlet it resumes; resumed, it still has its own (and `throw;` works).
 BOOST_AUTO_TEST_CASE(switch_from_inside_catch_block_does_not_leak_exception_to_resumed_greenlet) {
@@ -187,7 +187,7 @@ BOOST_AUTO_TEST_CASE(kill_while_suspended_inside_catch_block_leaves_freeing_gree
   BOOST_TEST(std::uncaught_exceptions() == 0);
 }
 
-// Spec 1.14 + per-greenlet uncaught count: during a kill's unwinding a
+// G10.2, G12.1 + per-greenlet uncaught count: during a kill's unwinding a
 // destructor on the killed stack sees std::uncaught_exceptions() == 1; a
 // greenlet it starts from that destructor sees 0, and back in the destructor
 // it is 1 again; the freeing greenlet sees 0.
@@ -299,7 +299,7 @@ int exception_switch_recurse(int depth, int left) {
 
 }  // namespace
 
-// Scenario 27, greenlet: test_cpp.py::test_exception_switch. Four greenlets
+// G12.1, greenlet: test_cpp.py::test_exception_switch. Four greenlets
 // each enter try, switch to the parent, then throw and catch their own
 // exception_t(depth); resumed in order they return 0, 1, 2, 3.
 BOOST_AUTO_TEST_CASE(exception_thrown_after_switch_is_caught_on_its_own_stack) {
@@ -315,7 +315,7 @@ BOOST_AUTO_TEST_CASE(exception_thrown_after_switch_is_caught_on_its_own_stack) {
   for (auto& g : greenlets) BOOST_TEST(g.dead());
 }
 
-// Scenario 27, stronger: each greenlet is suspended INSIDE its catch block
+// G12.1, stronger: each greenlet is suspended INSIDE its catch block
 // holding exception_t(depth); resumed in reverse order, each `throw;`
 // rethrows its own exception, never another greenlet's.
 BOOST_AUTO_TEST_CASE(rethrow_after_switch_inside_catch_rethrows_own_exception) {
@@ -343,7 +343,7 @@ BOOST_AUTO_TEST_CASE(rethrow_after_switch_inside_catch_rethrows_own_exception) {
   BOOST_TEST(results == (std::vector<int>{3, 2, 1, 0}), boost::test_tools::per_element());
 }
 
-// Spec 1.5 with a user type: an exception type with payload members, not
+// G4.2, G1.3 with a user type: an exception type with payload members, not
 // derived from std::exception, thrown in a child arrives in the parent intact.
 BOOST_AUTO_TEST_CASE(user_exception_with_payload_escaping_child_is_caught_in_parent_intact) {
   green::greenlet child([] {

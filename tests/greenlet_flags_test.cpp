@@ -1,9 +1,9 @@
 // Lifecycle flags and the greenlet handle: the started/dead/bool/is_main
-// table (spec 1.3, scenario 46), the function attribute (spec 1.8, scenario
-// 47), copies (scenario 50), moved-from handles, names and ids.
+// table (G7.1), the function attribute (G2.3), copies (G7.4), moved-from
+// handles (G7.4), names and ids (G7.5).
 //
-// Scenario 48 (gr_frame) does not apply: greenlets run on separate stacks
-// and C++ has no frame objects. Scenario 49 (_stack_saved) does not apply:
+// G7.6 (gr_frame) does not apply: greenlets run on separate stacks
+// and C++ has no frame objects. G7.6 (_stack_saved) does not apply:
 // green never copies stacks.
 #define BOOST_TEST_MODULE greenlet_flags
 #include <boost/test/unit_test.hpp>
@@ -25,7 +25,7 @@
 
 namespace {
 
-// flags is one row of the state table of spec 1.3.
+// flags is one row of the state table of G7.1.
 struct flags {
   bool started = false;
   bool dead = false;
@@ -63,7 +63,7 @@ struct adder {
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_flags, green::test::leak_check)
 
-// Scenario 46 (spec 1.3): an unstarted greenlet is false and not dead.
+// G7.1: an unstarted greenlet is false and not dead.
 BOOST_AUTO_TEST_CASE(unstarted_greenlet_is_inactive_and_not_dead) {
   green::greenlet g([] {});
   BOOST_TEST(flags_of(g) == kUnstarted);
@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(unstarted_greenlet_is_inactive_and_not_dead) {
   BOOST_TEST(flags_of(no_function) == kUnstarted);
 }
 
-// Scenario 46: a running greenlet is true and not dead, seen from inside.
+// G7.1: a running greenlet is true and not dead, seen from inside.
 BOOST_AUTO_TEST_CASE(running_greenlet_is_active_and_not_dead) {
   flags from_current;
   flags from_handle;
@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(running_greenlet_is_active_and_not_dead) {
   BOOST_TEST(from_handle == kActive);
 }
 
-// Scenario 46: a suspended greenlet is true and not dead.
+// G7.1: a suspended greenlet is true and not dead.
 BOOST_AUTO_TEST_CASE(suspended_greenlet_is_active_and_not_dead) {
   green::greenlet g([] { green::getcurrent().parent()->switch_(); });
   g.switch_();
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(suspended_greenlet_is_active_and_not_dead) {
   BOOST_TEST(flags_of(g) == kDead);
 }
 
-// Scenario 46: a finished greenlet is false and dead, however it ended.
+// G7.1: a finished greenlet is false and dead, however it ended.
 BOOST_AUTO_TEST_CASE(finished_greenlet_is_dead_after_return_raise_or_kill) {
   green::greenlet returned([] { return 1; });
   returned.switch_();
@@ -114,7 +114,7 @@ BOOST_AUTO_TEST_CASE(finished_greenlet_is_dead_after_return_raise_or_kill) {
   BOOST_TEST(flags_of(killed_unstarted) == kDead);
 }
 
-// Scenario 46 / spec 1.12: main is true, not dead, a main greenlet, with no
+// G7.2: main is true, not dead, a main greenlet, with no
 // parent, whether it runs or is suspended under a child.
 BOOST_AUTO_TEST_CASE(main_greenlet_is_active_not_dead_and_has_no_parent) {
   const green::greenlet& main = green::getcurrent();
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(main_greenlet_is_active_not_dead_and_has_no_parent) {
   BOOST_TEST(!child_is_main);
 }
 
-// Spec 1.1: getcurrent() returns the same greenlet every time, and inside a
+// G7.3: getcurrent() returns the same greenlet every time, and inside a
 // greenlet it is that greenlet.
 BOOST_AUTO_TEST_CASE(getcurrent_returns_same_greenlet_each_time) {
   BOOST_TEST(&green::getcurrent() == &green::getcurrent());
@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(getcurrent_returns_same_greenlet_each_time) {
   BOOST_TEST(is_this_greenlet);
 }
 
-// Scenario 47 (spec 1.8): before the start the function can be read
+// G2.3: before the start the function can be read
 // (has_run) and replaced; the replacement runs.
 BOOST_AUTO_TEST_CASE(set_run_before_start_replaces_function) {
   std::vector<std::string> seen;
@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(set_run_before_start_replaces_function) {
   BOOST_TEST(seen == (std::vector<std::string>{"replacement"}), boost::test_tools::per_element());
 }
 
-// Scenario 47 (spec 1.2): a greenlet created without a function gets one
+// G2.3: a greenlet created without a function gets one
 // with set_run() and then runs it.
 BOOST_AUTO_TEST_CASE(set_run_on_greenlet_without_function_makes_it_runnable) {
   green::greenlet g;
@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(set_run_on_greenlet_without_function_makes_it_runnable) {
   BOOST_TEST(!g.has_run());
 }
 
-// Scenario 47 (spec 1.8): once started, the function cannot be set, while
+// G2.3: once started, the function cannot be set, while
 // suspended and after death; the greenlet keeps running its own function.
 BOOST_AUTO_TEST_CASE(set_run_after_start_raises_cannot_be_set_after_start) {
   int replacement_runs = 0;
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(set_run_after_start_raises_cannot_be_set_after_start) {
   BOOST_TEST(flags_of(g) == kDead);
 }
 
-// Scenario 47 (test_running_greenlet_has_no_run): a running greenlet cannot
+// G2.3 (test_running_greenlet_has_no_run): a running greenlet cannot
 // see its own function, and cannot replace it.
 BOOST_AUTO_TEST_CASE(running_greenlet_has_no_run_and_cannot_set_it) {
   bool has_run_inside = true;
@@ -224,7 +224,7 @@ BOOST_AUTO_TEST_CASE(running_greenlet_has_no_run_and_cannot_set_it) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 47 (spec 1.8: Main greenlets do not have a run attribute).
+// G2.3 (Python: Main greenlets do not have a run attribute).
 BOOST_AUTO_TEST_CASE(main_greenlet_has_no_run_and_cannot_set_it) {
   green::greenlet main = green::getcurrent();
   BOOST_TEST(!main.has_run());
@@ -233,7 +233,7 @@ BOOST_AUTO_TEST_CASE(main_greenlet_has_no_run_and_cannot_set_it) {
   BOOST_TEST(flags_of(main) == kMain);
 }
 
-// Spec 1.8 / Python `g.run = other`: the replaced function is released at once.
+// G2.3 (Python `g.run = other`): the replaced function is released at once.
 BOOST_AUTO_TEST_CASE(set_run_before_start_releases_replaced_function) {
   green::test::counted::reset();
   {
@@ -245,7 +245,7 @@ BOOST_AUTO_TEST_CASE(set_run_before_start_releases_replaced_function) {
   BOOST_TEST(green::test::counted::alive() == 0);
 }
 
-// Spec 1.5: when a greenlet dies its function is released, even while
+// G2.8: when a greenlet dies its function is released, even while
 // handles to the greenlet remain.
 BOOST_AUTO_TEST_CASE(finished_greenlet_releases_its_function) {
   green::test::counted::reset();
@@ -256,7 +256,7 @@ BOOST_AUTO_TEST_CASE(finished_greenlet_releases_its_function) {
   BOOST_TEST(green::test::counted::alive() == 0);
 }
 
-// Spec 1.5 and 1.6: a greenlet killed before it started dies too, so its
+// G2.8 and G5.4: a greenlet killed before it started dies too, so its
 // function is released although it never ran.
 BOOST_AUTO_TEST_CASE(greenlet_killed_before_start_releases_its_function) {
   green::test::counted::reset();
@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE(construct_from_function_runs_that_function) {
   BOOST_TEST(green::value_cast<int>(by_std_function.switch_()) == 42);
 }
 
-// Scenario 50 (test_copy: Python refuses copy.copy): in C++ a greenlet is a
+// G7.4 (test_copy: Python refuses copy.copy): in C++ a greenlet is a
 // handle, so a copy is the same greenlet, never a second one.
 BOOST_AUTO_TEST_CASE(copied_handle_refers_to_the_same_greenlet) {
   int runs = 0;
@@ -326,7 +326,7 @@ BOOST_AUTO_TEST_CASE(copied_handle_refers_to_the_same_greenlet) {
   BOOST_TEST((assigned == g));
 }
 
-// Scenario 50: handles compare and hash by identity, so containers see one
+// G7.4: handles compare and hash by identity, so containers see one
 // greenlet however many copies are inserted.
 BOOST_AUTO_TEST_CASE(copies_compare_equal_and_distinct_greenlets_differ) {
   green::greenlet a([] {});

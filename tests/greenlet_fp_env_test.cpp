@@ -1,6 +1,6 @@
-// The floating-point environment across switches (a C++ specific; Python's
-// greenlet saves the x87 control word and MXCSR in slp_switch, spec 1 "Stack
-// switching"). The control modes are per greenlet: a rounding mode set in
+// The floating-point environment across switches (G12.2; Python's
+// greenlet saves the x87 control word and MXCSR in slp_switch). The control
+// modes are per greenlet: a rounding mode set in
 // one greenlet is not seen by the others, and is back when it resumes. The
 // exception flags (fetestexcept) are not a greenlet's own: a greenlet keeps
 // the flags it raised, and flags raised elsewhere spread to the greenlets it

@@ -1,4 +1,4 @@
-// Generators built ON greenlets ("genlets"): scenarios 80-85, a port of
+// Generators built ON greenlets ("genlets"): P8.1-P8.5 and P1.10, a port of
 // greenlet's test_generator.py and test_generator_nested.py. The genlet class
 // below is the Python one, written with green::greenlet: next() makes the
 // consumer the genlet's parent and switches in; Yield(v) finds the genlet and
@@ -50,7 +50,7 @@ class genlet {
 
   // Python's genlet has no destructor: an abandoned genlet whose nested
   // genlets point back at it (their parent) is a reference cycle through a
-  // suspended frame, which greenlet leaks (spec 1.14). The C++ port closes an
+  // suspended frame, which greenlet leaks (G10.6). The C++ port closes an
   // abandoned genlet instead, so its stack unwinds (closing nested genlets
   // first) and nothing leaks.
   ~genlet() {
@@ -248,7 +248,7 @@ ints repeat3(const ints& v) {
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_genlet, green::test::leak_check)
 
-// Scenario 80, greenlet: test_generator.py::test_generator. The producer
+// P8.1, greenlet: test_generator.py::test_generator. The producer
 // appends i and yields it; the consumer appends what it gets; three rounds.
 // After exhaustion the genlet is dead and next() keeps reporting the end.
 BOOST_AUTO_TEST_CASE(simple_genlet_interleaves_producer_and_consumer_three_times) {
@@ -270,7 +270,7 @@ BOOST_AUTO_TEST_CASE(simple_genlet_interleaves_producer_and_consumer_three_times
   BOOST_TEST(seen == repeat3({0, 0, 1, 1, 2, 2, 3, 3, 4, 4}), boost::test_tools::per_element());
 }
 
-// Scenario 80 (test_generator.py Yield): Yield walks up the parent chain to
+// P8.1 (test_generator.py Yield): Yield walks up the parent chain to
 // the nearest enclosing genlet, so a plain greenlet started inside the body
 // can yield for it.
 BOOST_AUTO_TEST_CASE(simple_yield_from_plain_greenlet_inside_body_yields_for_enclosing_genlet) {
@@ -290,7 +290,7 @@ BOOST_AUTO_TEST_CASE(simple_yield_from_plain_greenlet_inside_body_yields_for_enc
   BOOST_TEST(seen == (ints{1, 1, 1}), boost::test_tools::per_element());
 }
 
-// Scenario 81, greenlet: test_generator_nested.py::test_genlet_simple (g2 and
+// P8.2, greenlet: test_generator_nested.py::test_genlet_simple (g2 and
 // g3; g1 is a plain Python generator, the baseline, with no C++ counterpart
 // here). g3 yields from a helper function, not from the body itself.
 BOOST_AUTO_TEST_CASE(yield_from_nested_call_gives_same_sequence_as_yield_from_body) {
@@ -304,7 +304,7 @@ BOOST_AUTO_TEST_CASE(yield_from_nested_call_gives_same_sequence_as_yield_from_bo
   }
 }
 
-// Scenario 82, greenlet: test_generator_nested.py::test_nested_genlets.
+// P8.3, greenlet: test_generator_nested.py::test_nested_genlets.
 // ax(n) re-yields everything of ax(n - 1), then n.
 BOOST_AUTO_TEST_CASE(recursive_genlets_yield_one_to_five) {
   genlet ax([] { a(5); });
@@ -312,7 +312,7 @@ BOOST_AUTO_TEST_CASE(recursive_genlets_yield_one_to_five) {
   BOOST_TEST(seen == (ints{1, 2, 3, 4, 5}), boost::test_tools::per_element());
 }
 
-// Scenario 82, greenlet: test_generator_nested.py::test_permutations (first
+// P8.3, greenlet: test_generator_nested.py::test_permutations (first
 // half): 24 distinct permutations of 4 items, including [0,1,2,3] and
 // [3,2,1,0]; every level yielded something (the `assert x`).
 BOOST_AUTO_TEST_CASE(recursive_permutation_genlets_yield_24_distinct_lists) {
@@ -331,7 +331,7 @@ BOOST_AUTO_TEST_CASE(recursive_permutation_genlets_yield_24_distinct_lists) {
   BOOST_TEST(every_level_yielded);
 }
 
-// Scenario 82, test_permutations (second half): zip(perms(4), perms(3))
+// P8.3, test_permutations (second half): zip(perms(4), perms(3))
 // advances both genlets independently and in order: exactly these 6 pairs.
 // (zip asks perms(4) for a 7th value before perms(3) reports the end, so
 // perms(4) is abandoned while suspended, with nested genlets under it.)
@@ -359,7 +359,7 @@ BOOST_AUTO_TEST_CASE(zipped_permutation_genlets_advance_independently) {
   BOOST_TEST(ok3);
 }
 
-// Scenario 83, greenlet: test_generator_nested.py::test_layered_genlets.
+// P8.4, greenlet: test_generator_nested.py::test_layered_genlets.
 // gr1 yields ii to gr2 (level 1) and ii*ii straight to gr2's consumer
 // (level 2); gr2's next() then resumes gr1 directly through set_child.
 BOOST_AUTO_TEST_CASE(multi_level_yield_skips_intermediate_genlet) {
@@ -370,7 +370,7 @@ BOOST_AUTO_TEST_CASE(multi_level_yield_skips_intermediate_genlet) {
   BOOST_TEST(gen.handle().dead());
 }
 
-// Scenario 84, greenlet: test_generator_nested.py::test_genlet_bad. Yield
+// P8.5, greenlet: test_generator_nested.py::test_genlet_bad. Yield
 // outside any genlet raises "yield outside a genlet" and changes nothing:
 // no switch happens, from main or from a plain greenlet.
 BOOST_AUTO_TEST_CASE(yield_outside_genlet_raises_error_and_changes_nothing) {
@@ -414,7 +414,7 @@ BOOST_AUTO_TEST_CASE(yield_outside_genlet_raises_error_and_changes_nothing) {
       boost::test_tools::per_element());
 }
 
-// Scenario 85: a genlet whose body yields nothing reports exhaustion at the
+// P1.10: a genlet whose body yields nothing reports exhaustion at the
 // first next(), and is dead.
 BOOST_AUTO_TEST_CASE(empty_genlet_is_exhausted_at_first_next) {
   bool ran = false;

@@ -1,5 +1,5 @@
-// Killing unfinished greenlets when their last handle goes away: spec 1.14
-// and scenarios 51-58 and 60 (group G). Scenario 59 and the GC half of 60 have
+// Killing unfinished greenlets when their last handle goes away: G10.1-G10.6.
+// G10.7 and the GC half of G10.6 have
 // no C++ counterpart; see the notes at the end of the suite.
 #define BOOST_TEST_MODULE greenlet_kill
 #include <boost/test/unit_test.hpp>
@@ -103,7 +103,7 @@ class stderr_capture {
   int saved_ = -1;
 };
 
-// deliberately_leaked keeps the greenlet state that scenario 55 leaks by
+// deliberately_leaked keeps the greenlet state that G10.4 leaks by
 // design reachable, so memory checkers report it as kept, not lost.
 void* deliberately_leaked = nullptr;
 
@@ -111,7 +111,7 @@ void* deliberately_leaked = nullptr;
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_kill, green::test::leak_check)
 
-// Scenario 51 (test_greenlet.py::test_dealloc): each dropped greenlet gets
+// G10.2 (test_greenlet.py::test_dealloc): each dropped greenlet gets
 // greenlet_exit with the kill message once, and its stack objects are
 // destroyed exactly once, before the drop returns.
 BOOST_AUTO_TEST_CASE(dropping_last_handle_to_suspended_greenlet_unwinds_it_once) {
@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(dropping_last_handle_to_suspended_greenlet_unwinds_it_once)
   BOOST_TEST(green::debug::live_greenlets() == live - 2);
 }
 
-// Scenario 51, by handle assignment: overwriting the last handle is a drop.
+// G10.2, by handle assignment: overwriting the last handle is a drop.
 BOOST_AUTO_TEST_CASE(overwriting_last_handle_kills_previous_greenlet) {
   counted::reset();
   int exits = 0;
@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(overwriting_last_handle_kills_previous_greenlet) {
   BOOST_TEST(!g.started());
 }
 
-// Scenario 52 (spec 1.14 step 2): while it is killed, the victim's parent is
+// G10.3: while it is killed, the victim's parent is
 // the greenlet that dropped it, here a non-main greenlet, and the kill
 // returns to that greenlet, not to the victim's own parent (main).
 BOOST_AUTO_TEST_CASE(killing_greenlet_makes_the_destroyer_its_parent_during_the_kill) {
@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(killing_greenlet_makes_the_destroyer_its_parent_during_the_
   BOOST_TEST(!(*parent_during_kill == main));
 }
 
-// Scenario 52 (test_greenlet.py::test_parent_restored_on_kill): a victim that
+// G10.3 (test_greenlet.py::test_parent_restored_on_kill): a victim that
 // resurrects itself sees main as its parent during the kill and has its old
 // parent (hub) back afterwards.
 BOOST_AUTO_TEST_CASE(killing_resurrected_greenlet_restores_its_old_parent) {
@@ -243,7 +243,7 @@ BOOST_AUTO_TEST_CASE(killing_resurrected_greenlet_restores_its_old_parent) {
   BOOST_TEST(counted::destroyed == 1);
 }
 
-// Scenario 53: a victim that catches greenlet_exit and returns dies; its
+// G10.4: a victim that catches greenlet_exit and returns dies; its
 // return value is dropped, nothing reaches the destroyer or the unraisable
 // hook, and it is freed.
 BOOST_AUTO_TEST_CASE(killed_greenlet_that_catches_exit_and_returns_is_freed_silently) {
@@ -269,7 +269,7 @@ BOOST_AUTO_TEST_CASE(killed_greenlet_that_catches_exit_and_returns_is_freed_sile
   BOOST_TEST(hook.exceptions.empty());
 }
 
-// Scenario 54 (test_greenlet.py::test_dealloc_catches_GreenletExit_throws_other):
+// G10.4 (test_greenlet.py::test_dealloc_catches_GreenletExit_throws_other):
 // the other exception goes to the unraisable hook exactly once, with the
 // victim, and the destroyer sees nothing.
 BOOST_AUTO_TEST_CASE(killed_greenlet_that_throws_other_exception_reports_it_unraisable_once) {
@@ -307,7 +307,7 @@ BOOST_AUTO_TEST_CASE(killed_greenlet_that_throws_other_exception_reports_it_unra
   BOOST_TEST(ids == (std::vector<std::uint64_t>{victim_id}), boost::test_tools::per_element());
 }
 
-// Scenario 55: a victim that catches greenlet_exit and switches away without
+// G10.4: a victim that catches greenlet_exit and switches away without
 // keeping a handle to itself can never be resumed. A diagnostic naming it goes
 // to stderr and its state is kept on purpose (greenlet leaks it; green keeps
 // it until its thread exits, then drops it unrun), with no crash. The test
@@ -361,7 +361,7 @@ BOOST_AUTO_TEST_CASE(killed_greenlet_that_switches_away_is_reported_and_leaked) 
   BOOST_TEST(green::debug::live_greenlets() == live);
 }
 
-// Scenario 56: a handler that stores a new handle to itself resurrects the
+// G10.4: a handler that stores a new handle to itself resurrects the
 // greenlet: it stays suspended (active, not dead) with no diagnostic, and a
 // later throw_() finishes it.
 BOOST_AUTO_TEST_CASE(killed_greenlet_that_resurrects_itself_stays_suspended_until_thrown) {
@@ -402,7 +402,7 @@ BOOST_AUTO_TEST_CASE(killed_greenlet_that_resurrects_itself_stays_suspended_unti
   BOOST_TEST(green::debug::live_greenlets() == live - 1);
 }
 
-// Scenario 56 (spec 1.14 step 4, "it can be killed again later by freeing
+// G10.4 ("it can be killed again later by freeing
 // it again"): dropping the resurrected greenlet's new last handle kills it a
 // second time.
 BOOST_AUTO_TEST_CASE(resurrected_greenlet_is_killed_again_when_its_new_handle_drops) {
@@ -438,7 +438,7 @@ BOOST_AUTO_TEST_CASE(resurrected_greenlet_is_killed_again_when_its_new_handle_dr
   BOOST_TEST(green::debug::live_greenlets() == live - 1);
 }
 
-// Scenario 57 (spec 1.14): an unstarted greenlet is freed without running
+// G10.1: an unstarted greenlet is freed without running
 // its function and without any switch; the function object itself is
 // destroyed.
 BOOST_AUTO_TEST_CASE(destroying_unstarted_greenlet_never_runs_it) {
@@ -460,7 +460,7 @@ BOOST_AUTO_TEST_CASE(destroying_unstarted_greenlet_never_runs_it) {
   BOOST_TEST(green::debug::live_greenlets() == live);
 }
 
-// Scenario 57: a dead greenlet is freed without running anything again and
+// G10.1: a dead greenlet is freed without running anything again and
 // without any switch.
 BOOST_AUTO_TEST_CASE(destroying_dead_greenlet_does_not_run_it_again) {
   int runs = 0;
@@ -482,7 +482,7 @@ BOOST_AUTO_TEST_CASE(destroying_dead_greenlet_does_not_run_it_again) {
   BOOST_TEST(green::debug::live_greenlets() == live);
 }
 
-// Scenario 58 (test_greenlet.py::test_dealloc_switch_args_not_lost): a worker
+// G10.5 (test_greenlet.py::test_dealloc_switch_args_not_lost): a worker
 // drops the last handle to itself and then switches 42 to its parent. The
 // parent gets 42 and, by the time it does, the worker was killed and its
 // stack objects destroyed.
@@ -512,15 +512,15 @@ BOOST_AUTO_TEST_CASE(payload_switched_after_dropping_own_last_handle_reaches_par
   BOOST_TEST(green::debug::live_greenlets() == live - 1);
 }
 
-// Scenario 59 (test_dealloc_weakref) does not apply: green has no weak
+// G10.7 (test_dealloc_weakref) does not apply: green has no weak
 // handles, so there is nothing to observe being cleared during the kill.
 //
-// Scenario 60: Python's cycle collector frees dead and unstarted greenlets
+// G10.6: Python's cycle collector frees dead and unstarted greenlets
 // that refer to themselves. C++ has no collector: a greenlet whose function
 // holds a handle to the greenlet is a reference cycle, and it is freed only
 // when the cycle is broken. The two cases below document that.
 
-// Scenario 60 (test_gc.py, unstarted): an unstarted greenlet whose function
+// G10.6 (test_gc.py, unstarted): an unstarted greenlet whose function
 // holds a handle to it leaks until the handle is dropped, then is freed
 // without running.
 BOOST_AUTO_TEST_CASE(unstarted_greenlet_holding_handle_to_itself_is_freed_when_cycle_breaks) {
@@ -538,7 +538,7 @@ BOOST_AUTO_TEST_CASE(unstarted_greenlet_holding_handle_to_itself_is_freed_when_c
   BOOST_TEST(slot.use_count() == 1);  // the function object, and its copy of slot, are gone
 }
 
-// Scenario 60 (suspended): a suspended greenlet that holds a handle to itself
+// G10.6 (suspended): a suspended greenlet that holds a handle to itself
 // is never killed while the cycle holds; breaking it kills the greenlet and
 // its stack objects are destroyed.
 BOOST_AUTO_TEST_CASE(suspended_greenlet_holding_handle_to_itself_is_killed_when_cycle_breaks) {

@@ -1,6 +1,6 @@
 // The parent chain: switching to dead greenlets, results going to dead or
 // unstarted parents, reparenting, cycles and the main greenlet's parent.
-// Spec 1.4 (dead targets), 1.5, 1.7 and scenarios 11-20 and 41-45.
+// G3.5 (dead targets), G4, G6 and G2.2.
 #define BOOST_TEST_MODULE greenlet_parent
 #include <boost/test/unit_test.hpp>
 
@@ -40,7 +40,7 @@ green::greenlet finished_greenlet() {
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_parent, green::test::leak_check)
 
-// Scenario 11 (spec 1.4): switching to a dead greenlet whose parent is the
+// G3.5: switching to a dead greenlet whose parent is the
 // caller returns the packed payload at once.
 BOOST_AUTO_TEST_CASE(switch_to_dead_greenlet_returns_payload_to_caller) {
   green::greenlet g = finished_greenlet();
@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(switch_to_dead_greenlet_returns_payload_to_caller) {
   BOOST_TEST(!g);
 }
 
-// Scenario 12 (docs/switching.rst "switching to dead greenlets"): outer's
+// G3.5 (greenlet's documentation, "switching to dead greenlets"): outer's
 // second switch to its finished inner returns (); so does main's switch to
 // inner once both are dead.
 BOOST_AUTO_TEST_CASE(switch_to_dead_inner_returns_empty_to_outer_and_to_main) {
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(switch_to_dead_inner_returns_empty_to_outer_and_to_main) {
   BOOST_TEST(green::value_cast<int>(inner->switch_(7)) == 7);
 }
 
-// Scenario 13: a dead parent is skipped; the result goes to its parent.
+// G4.4: a dead parent is skipped; the result goes to its parent.
 BOOST_AUTO_TEST_CASE(result_of_child_with_dead_parent_goes_to_grandparent) {
   green::greenlet a = finished_greenlet();
   green::greenlet b([] { return std::string("b done"); }, a);
@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(result_of_child_with_dead_parent_goes_to_grandparent) {
   BOOST_TEST(green::value_cast<std::string>(b.switch_(std::string("x"))) == "x");
 }
 
-// Scenario 13 (spec 1.4 rule 3): an explicit switch to a dead parent in the
+// G3.5: an explicit switch to a dead parent in the
 // middle of the function also walks up to the grandparent.
 BOOST_AUTO_TEST_CASE(switch_to_dead_parent_from_child_resumes_grandparent) {
   green::greenlet a = finished_greenlet();
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(switch_to_dead_parent_from_child_resumes_grandparent) {
   BOOST_TEST(b.dead());
 }
 
-// Scenario 13 (spec 1.4: "if the dead greenlet's parent is suspended, that
+// G3.5 ("if the dead greenlet's parent is suspended, that
 // parent is resumed with the payload").
 BOOST_AUTO_TEST_CASE(switch_to_dead_child_resumes_its_suspended_parent_with_payload) {
   std::vector<green::value> p_got;
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(switch_to_dead_child_resumes_its_suspended_parent_with_payl
   BOOST_TEST(c.dead());
 }
 
-// Scenario 14 (docs): outer creates inner, hands it out and finishes; inner's
+// G4.4 (docs): outer creates inner, hands it out and finishes; inner's
 // result then arrives in main.
 BOOST_AUTO_TEST_CASE(result_of_child_whose_parent_died_first_arrives_in_main) {
   std::optional<green::greenlet> inner;
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(result_of_child_whose_parent_died_first_arrives_in_main) {
   BOOST_TEST(inner->dead());
 }
 
-// Scenario 14: an exception of a child whose parent is dead reaches main.
+// G4.4: an exception of a child whose parent is dead reaches main.
 BOOST_AUTO_TEST_CASE(exception_of_child_whose_parent_died_first_raises_in_main) {
   std::optional<green::greenlet> inner;
   green::greenlet outer([&] { inner.emplace([]() -> int { throw some_error(); }); });
@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(exception_of_child_whose_parent_died_first_raises_in_main) 
   BOOST_TEST(inner->dead());
 }
 
-// Scenario 15 (test_falling_off_end_switches_to_unstarted_parent_works).
+// G4.5 (test_falling_off_end_switches_to_unstarted_parent_works).
 BOOST_AUTO_TEST_CASE(child_result_starts_unstarted_parent_with_it) {
   green::greenlet p([](int x) { return int_pair{x, 24}; });
   green::greenlet c([] { return 42; }, p);
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(child_result_starts_unstarted_parent_with_it) {
   BOOST_TEST(p.dead());
 }
 
-// Scenario 16 (test_falling_off_end_switches_to_unstarted_parent_raises_error):
+// G4.5 (test_falling_off_end_switches_to_unstarted_parent_raises_error):
 // a parent that takes no arguments started with the child's result raises
 // green::error to whoever is resumed next (main).
 BOOST_AUTO_TEST_CASE(child_result_to_nullary_unstarted_parent_raises_error) {
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(child_result_to_nullary_unstarted_parent_raises_error) {
   BOOST_TEST(p.dead());
 }
 
-// Scenario 16: the error goes to the parent chain, here a suspended
+// G4.5: the error goes to the parent chain, here a suspended
 // grandparent that catches it, not to the caller.
 BOOST_AUTO_TEST_CASE(child_result_to_nullary_unstarted_parent_raises_in_suspended_grandparent) {
   std::string caught;
@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_CASE(child_result_to_nullary_unstarted_parent_raises_in_suspende
   BOOST_TEST(gp.dead());
 }
 
-// Scenario 17 (test_switch_to_dead_greenlet_reparent): a dead child reparented
+// G3.5 (test_switch_to_dead_greenlet_reparent): a dead child reparented
 // to an unstarted parent starts it with the payload of the switch.
 BOOST_AUTO_TEST_CASE(switch_to_dead_child_reparented_to_unstarted_parent_starts_parent) {
   std::vector<int> seen;
@@ -216,7 +216,7 @@ BOOST_AUTO_TEST_CASE(switch_to_dead_child_reparented_to_unstarted_parent_starts_
   BOOST_TEST(c.dead());
 }
 
-// Scenario 17 / spec 1.4: the switch's arguments become the started
+// G3.5, G2.4: the switch's arguments become the started
 // parent's arguments (p.run(1, 2)).
 BOOST_AUTO_TEST_CASE(switch_with_arguments_to_dead_child_starts_unstarted_parent_with_them) {
   green::greenlet c = finished_greenlet();
@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(switch_with_arguments_to_dead_child_starts_unstarted_parent
   BOOST_TEST(p.dead());
 }
 
-// Scenario 18 (test_switch_to_dead_greenlet_with_unstarted_perverse_parent):
+// G4.6 (test_switch_to_dead_greenlet_with_unstarted_perverse_parent):
 // a parent that cannot start fails every switch to the dead child; the child
 // ran once, the parent stays unstarted.
 BOOST_AUTO_TEST_CASE(switch_to_dead_child_of_unstartable_parent_fails_every_time) {
@@ -250,7 +250,7 @@ BOOST_AUTO_TEST_CASE(switch_to_dead_child_of_unstartable_parent_fails_every_time
   BOOST_TEST(p.dead());
 }
 
-// Scenario 19 (test_parent_return_failure): the failure to start the parent
+// G4.6 (test_parent_return_failure): the failure to start the parent
 // goes to the next parent (main, the caller).
 BOOST_AUTO_TEST_CASE(child_ending_with_parent_without_function_raises_no_function_in_caller) {
   green::greenlet g1;
@@ -263,7 +263,7 @@ BOOST_AUTO_TEST_CASE(child_ending_with_parent_without_function_raises_no_functio
   BOOST_TEST(!g1);
 }
 
-// Scenario 19 (spec 1.5): the failure replaces the child's exception too and
+// G4.6: the failure replaces the child's exception too and
 // still goes to the next parent.
 BOOST_AUTO_TEST_CASE(child_raising_with_parent_without_function_raises_no_function_in_caller) {
   green::greenlet g1;
@@ -274,7 +274,7 @@ BOOST_AUTO_TEST_CASE(child_raising_with_parent_without_function_raises_no_functi
   BOOST_TEST(!g1.started());
 }
 
-// Scenario 20 (spec 1.7): a suspended child reparented to an unstarted
+// G6.2: a suspended child reparented to an unstarted
 // greenlet starts it with its result; its result goes to main.
 BOOST_AUTO_TEST_CASE(suspended_child_reparented_to_unstarted_parent_starts_it_on_return) {
   green::greenlet child([] {
@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE(suspended_child_reparented_to_unstarted_parent_starts_it_on
   BOOST_TEST(np.dead());
 }
 
-// Spec 1.7: the parent can be changed while the greenlet runs; the new
+// G6.2: the parent can be changed while the greenlet runs; the new
 // parent is used when it ends.
 BOOST_AUTO_TEST_CASE(running_greenlet_setting_own_parent_ends_into_new_parent) {
   green::greenlet np([](int x) { return x + 100; });
@@ -311,7 +311,7 @@ BOOST_AUTO_TEST_CASE(running_greenlet_setting_own_parent_ends_into_new_parent) {
   BOOST_TEST((*child.parent() == np));
 }
 
-// Spec 1.7: parents hold strong references; a child keeps its parent alive.
+// G6.6: parents hold strong references; a child keeps its parent alive.
 BOOST_AUTO_TEST_CASE(child_keeps_parent_alive_after_last_parent_handle_dropped) {
   int parent_arg = 0;
   std::optional<green::greenlet> p;
@@ -326,7 +326,7 @@ BOOST_AUTO_TEST_CASE(child_keeps_parent_alive_after_last_parent_handle_dropped) 
   BOOST_TEST(c.parent()->dead());
 }
 
-// Scenario 41 (spec 1.2): the default parent is the greenlet current at creation.
+// G2.2: the default parent is the greenlet current at creation.
 BOOST_AUTO_TEST_CASE(greenlet_created_in_main_has_main_as_parent) {
   green::greenlet g([] {});
   green::greenlet none;
@@ -335,7 +335,7 @@ BOOST_AUTO_TEST_CASE(greenlet_created_in_main_has_main_as_parent) {
   BOOST_TEST(g.parent()->is_main());
 }
 
-// Scenario 41 (test_parent_equals_None): created inside A, the parent is A;
+// G2.2 (test_parent_equals_None): created inside A, the parent is A;
 // giving the current greenlet explicitly is the same as the default.
 BOOST_AUTO_TEST_CASE(greenlet_created_in_greenlet_has_creator_as_parent) {
   bool default_is_a = false;
@@ -353,7 +353,7 @@ BOOST_AUTO_TEST_CASE(greenlet_created_in_greenlet_has_creator_as_parent) {
   BOOST_TEST(a.dead());
 }
 
-// Scenario 42 (TestGreenletSetParentErrors: trivial cycle): a greenlet cannot
+// G6.3 (TestGreenletSetParentErrors: trivial cycle): a greenlet cannot
 // be its own parent.
 BOOST_AUTO_TEST_CASE(set_parent_to_self_raises_cyclic_parent_chain) {
   green::greenlet g([] {});
@@ -363,7 +363,7 @@ BOOST_AUTO_TEST_CASE(set_parent_to_self_raises_cyclic_parent_chain) {
   BOOST_TEST(g.parent()->is_main());
 }
 
-// Scenario 42 (TestGreenletSetParentErrors: deep cycle): the last assignment
+// G6.3 (TestGreenletSetParentErrors: deep cycle): the last assignment
 // of g1->g2->g3->g1 fails and leaves the chain unchanged.
 BOOST_AUTO_TEST_CASE(set_parent_closing_longer_cycle_raises_and_leaves_chain_unchanged) {
   green::greenlet g1([] {});
@@ -379,7 +379,7 @@ BOOST_AUTO_TEST_CASE(set_parent_closing_longer_cycle_raises_and_leaves_chain_unc
   BOOST_TEST(g3.parent()->is_main());
 }
 
-// Scenario 42: the cycle check applies to a running greenlet too.
+// G6.3: the cycle check applies to a running greenlet too.
 BOOST_AUTO_TEST_CASE(set_parent_of_running_greenlet_to_its_child_raises_cyclic_parent_chain) {
   std::string message;
   bool parent_is_main = false;
@@ -398,7 +398,7 @@ BOOST_AUTO_TEST_CASE(set_parent_of_running_greenlet_to_its_child_raises_cyclic_p
   BOOST_TEST(parent_is_main);
 }
 
-// Scenario 43 (TestGreenletSetParentErrors: wrong types; the C++ analogue of
+// G6.4 (TestGreenletSetParentErrors: wrong types; the C++ analogue of
 // a parent that is not a greenlet is an empty handle): an empty
 // (moved-from) handle is refused as a parent, unstarted or running, and the
 // parent is unchanged.
@@ -426,14 +426,14 @@ BOOST_AUTO_TEST_CASE(set_parent_to_empty_handle_raises_error_and_keeps_parent) {
   BOOST_TEST(running.dead());
 }
 
-// Scenario 43: constructing with an empty handle as the parent is refused.
+// G2.2: constructing with an empty handle as the parent is refused.
 BOOST_AUTO_TEST_CASE(construct_with_empty_parent_handle_raises_error) {
   green::greenlet source([] {});
   green::greenlet taken = std::move(source);
   BOOST_CHECK_THROW(green::greenlet([] {}, source), green::error);
 }
 
-// Scenario 44 (TestGreenletSetParentErrors: main's parent): main's parent is
+// G6.4 (TestGreenletSetParentErrors: main's parent): main's parent is
 // none and cannot be set. (Python's
 // `del g.parent` has no C++ analogue: parent() returns a copy.)
 BOOST_AUTO_TEST_CASE(set_parent_of_main_raises_cannot_set_parent_of_main) {
@@ -450,7 +450,7 @@ BOOST_AUTO_TEST_CASE(set_parent_of_main_raises_cannot_set_parent_of_main) {
   BOOST_TEST(!main.parent().has_value());
 }
 
-// Scenario 44: seen from inside a greenlet, the parent chain ends at main,
+// G6.1: seen from inside a greenlet, the parent chain ends at main,
 // whose parent is none.
 BOOST_AUTO_TEST_CASE(parent_chain_from_nested_greenlet_ends_at_main_with_no_parent) {
   int depth = -1;
@@ -473,7 +473,7 @@ BOOST_AUTO_TEST_CASE(parent_chain_from_nested_greenlet_ends_at_main_with_no_pare
   BOOST_TEST(ends_at_main);
 }
 
-// Scenario 45 (TestGreenletSetParentErrors: reparent across threads):
+// G6.5 (TestGreenletSetParentErrors: reparent across threads):
 // reparenting a started greenlet to another live thread's greenlet fails;
 // an unstarted one may be reparented, but its first switch then fails.
 BOOST_AUTO_TEST_CASE(set_parent_to_other_thread_greenlet_fails_when_started_and_at_start) {

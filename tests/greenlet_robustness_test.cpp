@@ -1,5 +1,5 @@
-// Robustness and re-entrancy: scenarios 86, 87, 89, 90 and 91 of the greenlet
-// spec (section 3.2 L). Scenario 91 runs in forked children; fork() happens
+// Robustness and re-entrancy: G2.7, G11.6 and G14.1-G14.4. G14.3 runs in
+// forked children; fork() happens
 // while this process has no other thread (no case here starts one outside a
 // child).
 #define BOOST_TEST_MODULE greenlet_robustness
@@ -60,7 +60,7 @@ void check_results(const results_t& results, const results_t& expected) {
 using green::test::child_result;
 
 // Runs `body` in a forked child that exits with suspended greenlets by design
-// (scenario 91); `body` ends the child itself (std::exit), else it exits 98.
+// (G14.3); `body` ends the child itself (std::exit), else it exits 98.
 child_result run_in_child(const std::function<void()>& body) {
   return green::test::run_in_child(
       [&body] {
@@ -83,7 +83,7 @@ long resident_pages() {
 BOOST_FIXTURE_TEST_SUITE(greenlet_robustness, green::test::leak_check)
 
 // ---------------------------------------------------------------------------
-// Scenario 86 (test_recursive_startup). In Python the lookup of `run` is user
+// G2.7 (test_recursive_startup). In Python the lookup of `run` is user
 // code (a __getattribute__) that runs during the start, on the caller's
 // stack, and can switch into the greenlet being started; the outer start then
 // becomes a plain resume. In green, finding the function cannot run user
@@ -137,7 +137,7 @@ BOOST_AUTO_TEST_CASE(switch_into_greenlet_whose_start_is_in_progress_resumes_it_
   BOOST_TEST(log == (strings{"probe resumed with 99"}), boost::test_tools::per_element());
 }
 
-// Scenario 86, the nearest real thing: A's first action is to switch to B,
+// G2.7, the nearest real thing: A's first action is to switch to B,
 // and B switches back into A while A's start is still in progress (A has not
 // returned from its first call yet). A resumes normally; nothing runs twice.
 BOOST_AUTO_TEST_CASE(greenlet_switched_back_into_during_its_first_call_resumes_normally) {
@@ -167,8 +167,8 @@ BOOST_AUTO_TEST_CASE(greenlet_switched_back_into_during_its_first_call_resumes_n
 }
 
 // ---------------------------------------------------------------------------
-// Scenario 87: a switch from a tracer in the middle of a switch must not lose
-// payloads (spec 1.15: switching from inside the trace callback is legal).
+// G11.6, G14.4: a switch from a tracer in the middle of a switch must not lose
+// payloads (G11.6: switching from inside the trace callback is legal).
 
 namespace {
 struct trace_guard {
@@ -377,7 +377,7 @@ BOOST_AUTO_TEST_CASE(function_destructor_switching_away_does_not_lose_result) {
 }
 
 // ---------------------------------------------------------------------------
-// Scenario 89 (test_untracked_memory_doesnt_increase, greenlet #328): 10,000
+// G14.1 (test_untracked_memory_doesnt_increase, greenlet #328): 10,000
 // create + run-to-completion cycles do not grow resident memory beyond a
 // small tolerance, and the stack statistics stay flat.
 
@@ -411,7 +411,7 @@ BOOST_AUTO_TEST_CASE(ten_thousand_run_to_completion_cycles_do_not_grow_memory) {
   BOOST_TEST(green::debug::live_greenlets() == live0);
 }
 
-// Scenario 89 with the other ways a greenlet ends: an exception escaping to
+// G14.1 with the other ways a greenlet ends: an exception escaping to
 // the parent, throw_() into a suspended greenlet, and a kill by dropping the
 // last handle.
 BOOST_AUTO_TEST_CASE(ten_thousand_throw_and_kill_cycles_do_not_grow_memory) {
@@ -444,7 +444,7 @@ BOOST_AUTO_TEST_CASE(ten_thousand_throw_and_kill_cycles_do_not_grow_memory) {
 }
 
 // ---------------------------------------------------------------------------
-// Scenario 90 (test_arg_refs, test_kwarg_refs): after 100 switches passing
+// G14.2 (test_arg_refs, test_kwarg_refs): after 100 switches passing
 // the same arguments, their reference counts are back where they started.
 
 // test_arg_refs: g = greenlet(lambda *args: getcurrent().parent.switch(*args));
@@ -529,7 +529,7 @@ BOOST_AUTO_TEST_CASE(payloads_carried_by_resumes_and_exceptions_are_released) {
 }
 
 // ---------------------------------------------------------------------------
-// Scenario 91 (test_interpreter_shutdown.py): the process exits (std::exit)
+// G14.3 (test_interpreter_shutdown.py): the process exits (std::exit)
 // with 1, 10 and 50 suspended greenlets -- chains nested 10 deep, some
 // suspended inside a catch block, some owned by threads that have exited and
 // by threads still running -- and the exit status is 0.
@@ -640,7 +640,7 @@ BOOST_AUTO_TEST_CASE(process_exit_with_one_greenlet_suspended_in_catch_block_exi
   BOOST_TEST(r.out.find("OK: greenlet with active exception at shutdown") != std::string::npos);
 }
 
-// Scenario 88 (UnswitchableGreenlet, test_failed_to_switch_into_running):
+// G2.6 (UnswitchableGreenlet, test_failed_to_switch_into_running):
 // a start that fails (here: no stack can be mapped) is a clean green::error,
 // the greenlet stays unstarted and untouched, and a later retry works.
 BOOST_AUTO_TEST_CASE(failed_initial_start_leaves_greenlet_unstarted_and_retry_works) {

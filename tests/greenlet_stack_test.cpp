@@ -1,6 +1,6 @@
 // Greenlet stacks (include/green/stack.hpp): overflow reporting through the
-// guard page, guard_policy when vm.max_map_count runs out (PERFORMANCE.md
-// B.3), pooled warm spawns, size limits, many live stacks, alignment.
+// guard page, guard_policy when vm.max_map_count runs out (G13.3),
+// pooled warm spawns, size limits, many live stacks, alignment.
 //
 // The overflow and guard-exhaustion cases run in a forked child: the first
 // aborts the process, the second exhausts the process's mappings. fork()
@@ -215,7 +215,7 @@ int exhaust_mappings(std::size_t max_map_count, bool odd_gap) {
   ::_exit(0);  // skip killing 30k+ greenlets: this process is done
 }
 
-// PERFORMANCE.md B.3 and guard_policy: when vm.max_map_count runs out,
+// G13.3: when vm.max_map_count runs out,
 // guard_policy::fallback warns exactly once on stderr and goes on without
 // guard pages; guard_policy::required throws green::error naming
 // vm.max_map_count. In child processes (they exhaust the mappings), once for

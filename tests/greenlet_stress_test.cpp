@@ -1,7 +1,7 @@
 // Randomized switch / throw / kill / reparent stress test, checked step by
-// step against an independent model of greenlet's rules (spec 1.4 switch
-// target selection, 1.5 how a greenlet ends, 1.6 throw, 1.7 parent cycles,
-// 1.14 kill on last reference).
+// step against an independent model of greenlet's rules (G3.5 switch
+// target selection, G4 how a greenlet ends, G5 throw, G6.3 parent cycles,
+// G10 kill on last reference).
 //
 // Real side: N worker greenlets in slots. A worker's body is a loop that
 // reacts to whatever it receives (a value from a switch, or an exception
@@ -360,7 +360,7 @@ struct model {
       last_ref_gone(o);
     }
   }
-  // Spec 1.14: an active greenlet is killed (greenlet_exit at its pending
+  // G10.1, G10.2: an active greenlet is killed (greenlet_exit at its pending
   // switch; every worker lets it through), others are just freed.
   void last_ref_gone(int o) {
     if (objs[o].st == active) {
@@ -382,7 +382,7 @@ struct model {
     }
   }
 
-  // Spec 1.4/1.6: the target of a switch or throw from `self`.
+  // G3.5, G5.1: the target of a switch or throw from `self`.
   pending route(int self, int target, msg m) {
     int t = target;
     if (objs[t].st == dead) {
@@ -395,7 +395,7 @@ struct model {
     if (start) objs[t].st = active;
     return {t, m, start};
   }
-  // Spec 1.5: `w` ends; its result or exception goes up the parent chain.
+  // G4: `w` ends; its result or exception goes up the parent chain.
   pending finish(int w, msg m) {
     objs[w].st = dead;
     int p = objs[w].parent;
@@ -670,7 +670,7 @@ std::string run_seed(unsigned seed) {
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_stress, green::test::leak_check)
 
-// Spec 1.4-1.7 and 1.14 under random switch/throw/kill/reparent sequences:
+// G3-G6 and G10 under random switch/throw/kill/reparent sequences:
 // 20 fixed seeds x 2000 steps, each step compared with the model.
 BOOST_AUTO_TEST_CASE(random_switch_throw_kill_sequences_match_model) {
   int failed = 0;

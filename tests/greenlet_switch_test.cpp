@@ -1,5 +1,5 @@
-// Switching and payloads: spec 1.4 and scenarios 1-10, including the packing
-// table (scenario 5) and the C++ signatures a greenlet function may have.
+// Switching and payloads: G3.1-G3.6, G2.4 and G4.1, including the packing
+// table (G3.2) and the C++ signatures a greenlet function may have.
 #define BOOST_TEST_MODULE greenlet_switch
 #include <boost/test/unit_test.hpp>
 
@@ -42,7 +42,7 @@ green::value received_by_parent(A&&... args) {
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_switch, green::test::leak_check)
 
-// Scenario 1 (test_simple): ping-pong order.
+// G3.1 (test_simple): ping-pong order.
 BOOST_AUTO_TEST_CASE(ping_pong_runs_in_switch_order_and_ends_dead) {
   std::vector<int> seen;
   green::greenlet g([&] {
@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(ping_pong_runs_in_switch_order_and_ends_dead) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 2 (test_two_children): two greenlets with the same function
+// G3.1 (test_two_children): two greenlets with the same function
 // advance independently.
 BOOST_AUTO_TEST_CASE(two_children_interleaved_advance_independently) {
   std::vector<char> seen;
@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(two_children_interleaved_advance_independently) {
              boost::test_tools::per_element());
 }
 
-// Scenario 3 (test_two_recursive_children): a greenlet created inside another
+// G2.2 (test_two_recursive_children): a greenlet created inside another
 // switches back to its creator, which is its parent.
 BOOST_AUTO_TEST_CASE(child_created_in_greenlet_returns_to_its_creator) {
   std::vector<char> seen;
@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(child_created_in_greenlet_returns_to_its_creator) {
   BOOST_TEST(a.dead());
 }
 
-// Scenario 4: the first switch's arguments become the function's arguments.
+// G2.4: the first switch's arguments become the function's arguments.
 BOOST_AUTO_TEST_CASE(first_switch_with_two_arguments_calls_typed_function_with_both) {
   green::greenlet g([](std::string x, std::string y) { return x + y; });
   green::value r = g.switch_(std::string("hello"), std::string(" world"));
@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(first_switch_with_two_arguments_calls_typed_function_with_b
   BOOST_TEST(g.dead());
 }
 
-// Scenario 4 (docs/switching.rst: run(a=4, b=2)): keyword-style arguments at
+// G2.4 (greenlet's documentation: run(a=4, b=2)): keyword-style arguments at
 // the start reach the function as green::kwargs.
 BOOST_AUTO_TEST_CASE(first_switch_with_kwargs_passes_them_to_function) {
   green::greenlet g([](green::kwargs kw) {
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(first_switch_with_kwargs_passes_them_to_function) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 4 / spec 1.4: a function taking a green::value gets the packed
+// G2.4 / G3.2: a function taking a green::value gets the packed
 // payload itself, exactly as a resumed switch_() would.
 BOOST_AUTO_TEST_CASE(first_switch_to_value_function_passes_packed_payload) {
   green::value got;
@@ -139,14 +139,14 @@ BOOST_AUTO_TEST_CASE(first_switch_to_value_function_passes_packed_payload) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 4: a single typed parameter receives the single (unwrapped) value.
+// G2.4: a single typed parameter receives the single (unwrapped) value.
 BOOST_AUTO_TEST_CASE(first_switch_with_one_argument_calls_single_parameter_function) {
   green::greenlet g([](int x) { return x + 1; });
   BOOST_TEST(green::value_cast<int>(g.switch_(41)) == 42);
   BOOST_TEST(g.dead());
 }
 
-// Scenario 4 / spec 1.4: a function taking nothing is started by an empty
+// G2.4 / : a function taking nothing is started by an empty
 // switch (Python: run() called with no arguments).
 BOOST_AUTO_TEST_CASE(first_switch_without_arguments_calls_nullary_function) {
   int calls = 0;
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(first_switch_without_arguments_calls_nullary_function) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 4 (mapping): typed parameters that do not match the payload raise
+// G2.4 (mapping): typed parameters that do not match the payload raise
 // green::error in the caller, because the greenlet dies with it.
 BOOST_AUTO_TEST_CASE(first_switch_with_mismatched_argument_types_raises_error_in_caller) {
   int calls = 0;
@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(first_switch_with_mismatched_argument_types_raises_error_in
   BOOST_TEST(!g);
 }
 
-// Scenario 4 (mapping; Python: TypeError: run() takes 0 positional arguments
+// G2.4 (mapping; Python: TypeError: run() takes 0 positional arguments
 // but 1 was given): a nullary function started with a value raises in the caller.
 BOOST_AUTO_TEST_CASE(first_switch_with_argument_to_nullary_function_raises_error_in_caller) {
   int calls = 0;
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(first_switch_with_argument_to_nullary_function_raises_error
   BOOST_TEST(g.dead());
 }
 
-// Scenario 5 (packing table): switch() -> ().
+// G3.2 (packing table): switch() ->.
 BOOST_AUTO_TEST_CASE(resume_with_nothing_delivers_empty_value) {
   bool finished = false;
   green::value v = received_by_suspended(finished);
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(resume_with_nothing_delivers_empty_value) {
   BOOST_TEST(finished);
 }
 
-// Scenario 5 (packing table): switch(1) -> 1 (a single value is unwrapped).
+// G3.2 (packing table): switch(1) -> 1 (a single value is unwrapped).
 BOOST_AUTO_TEST_CASE(resume_with_one_value_delivers_that_value) {
   bool finished = false;
   green::value v = received_by_suspended(finished, 1);
@@ -196,7 +196,7 @@ BOOST_AUTO_TEST_CASE(resume_with_one_value_delivers_that_value) {
   BOOST_TEST(finished);
 }
 
-// Scenario 5 (packing table): switch(1, 2) -> (1, 2).
+// G3.2 (packing table): switch(1, 2) -> (1, 2).
 BOOST_AUTO_TEST_CASE(resume_with_two_values_delivers_tuple) {
   bool finished = false;
   green::value v = received_by_suspended(finished, 1, 2);
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(resume_with_two_values_delivers_tuple) {
   BOOST_TEST(finished);
 }
 
-// Scenario 5 (packing table): switch(x=1) -> {'x': 1}.
+// G3.2 (packing table): switch(x=1) -> {'x': 1}.
 BOOST_AUTO_TEST_CASE(resume_with_kwargs_only_delivers_kwargs) {
   bool finished = false;
   green::value v = received_by_suspended(finished, green::kwargs{{"x", 1}});
@@ -214,7 +214,7 @@ BOOST_AUTO_TEST_CASE(resume_with_kwargs_only_delivers_kwargs) {
   BOOST_TEST(finished);
 }
 
-// Scenario 5 (packing table): switch(1, x=1) -> ((1,), {'x': 1}).
+// G3.2 (packing table): switch(1, x=1) -> ((1,), {'x': 1}).
 BOOST_AUTO_TEST_CASE(resume_with_value_and_kwargs_delivers_args_tuple_and_kwargs) {
   bool finished = false;
   green::value v = received_by_suspended(finished, 1, green::kwargs{{"x", 1}});
@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(resume_with_value_and_kwargs_delivers_args_tuple_and_kwargs
   BOOST_TEST(finished);
 }
 
-// Spec 1.4 packing table: switch(x, y, k=v) -> ((x, y), {'k': v}).
+// G3.2 packing table: switch(x, y, k=v) -> ((x, y), {'k': v}).
 BOOST_AUTO_TEST_CASE(resume_with_two_values_and_kwargs_delivers_args_tuple_and_kwargs) {
   bool finished = false;
   green::value v = received_by_suspended(finished, 1, 2, green::kwargs{{"k", 3}});
@@ -236,7 +236,7 @@ BOOST_AUTO_TEST_CASE(resume_with_two_values_and_kwargs_delivers_args_tuple_and_k
   BOOST_TEST(finished);
 }
 
-// Scenario 5 (packing table): switch((1,)) -> (1,) (unwrapped once only).
+// G3.2 (packing table): switch((1,)) -> (1,) (unwrapped once only).
 BOOST_AUTO_TEST_CASE(resume_with_one_tuple_delivers_the_tuple_unchanged) {
   bool finished = false;
   green::value v = received_by_suspended(finished, std::tuple<int>{1});
@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(resume_with_one_tuple_delivers_the_tuple_unchanged) {
   BOOST_TEST(finished);
 }
 
-// Scenario 5 (packing table): switch(None) -> None; None maps to an empty value.
+// G3.2 (packing table): switch(None) -> None; None maps to an empty value.
 BOOST_AUTO_TEST_CASE(resume_with_empty_value_delivers_empty_value) {
   bool finished = false;
   green::value v = received_by_suspended(finished, green::value{});
@@ -252,7 +252,7 @@ BOOST_AUTO_TEST_CASE(resume_with_empty_value_delivers_empty_value) {
   BOOST_TEST(finished);
 }
 
-// Scenario 5 (packing table): switch(*(), **{}) -> () (empty kwargs ignored).
+// G3.2 (packing table): switch(*(), **{}) -> (empty kwargs ignored).
 BOOST_AUTO_TEST_CASE(resume_with_empty_kwargs_only_delivers_empty_value) {
   bool finished = false;
   green::value v = received_by_suspended(finished, green::kwargs{});
@@ -260,7 +260,7 @@ BOOST_AUTO_TEST_CASE(resume_with_empty_kwargs_only_delivers_empty_value) {
   BOOST_TEST(finished);
 }
 
-// Spec 1.4: if kwargs is empty the result is the args, unwrapped as usual.
+// G3.2: if kwargs is empty the result is the args, unwrapped as usual.
 BOOST_AUTO_TEST_CASE(resume_with_value_and_empty_kwargs_delivers_the_value) {
   bool finished = false;
   green::value v = received_by_suspended(finished, 7, green::kwargs{});
@@ -280,7 +280,7 @@ BOOST_AUTO_TEST_CASE(resume_with_string_literal_delivers_decayed_pointer) {
   BOOST_TEST(finished);
 }
 
-// Spec 1.4: the packing is the same in both directions; a child switching to
+// G3.3: the packing is the same in both directions; a child switching to
 // its parent packs its arguments the same way.
 BOOST_AUTO_TEST_CASE(switch_to_parent_packs_payload_like_resume) {
   BOOST_TEST(!received_by_parent().has_value());
@@ -291,7 +291,7 @@ BOOST_AUTO_TEST_CASE(switch_to_parent_packs_payload_like_resume) {
       std::get<0>(green::value_cast<std::tuple<int>>(received_by_parent(std::tuple<int>{4}))) == 4);
 }
 
-// Scenario 5: value_cast names both types on a mismatch.
+// G3.4: value_cast names both types on a mismatch.
 BOOST_AUTO_TEST_CASE(value_cast_of_wrong_type_raises_error_naming_both_types) {
   bool finished = false;
   green::value v = received_by_suspended(finished, 1);
@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(value_cast_of_wrong_type_raises_error_naming_both_types) {
   BOOST_TEST(finished);
 }
 
-// Scenario 6 (test_frame): the function's return value goes to the parent's
+// G4.1 (test_frame): the function's return value goes to the parent's
 // pending switch and the greenlet is dead.
 BOOST_AUTO_TEST_CASE(return_value_goes_to_parent_and_greenlet_ends_dead) {
   green::greenlet g([] {
@@ -317,7 +317,7 @@ BOOST_AUTO_TEST_CASE(return_value_goes_to_parent_and_greenlet_ends_dead) {
   BOOST_TEST(!g);
 }
 
-// Scenario 7: a returned one-element tuple is not unwrapped.
+// G3.3: a returned one-element tuple is not unwrapped.
 BOOST_AUTO_TEST_CASE(returned_one_tuple_reaches_parent_unchanged) {
   green::greenlet g([] { return std::tuple<int>{7}; });
   green::value r = g.switch_();
@@ -325,7 +325,7 @@ BOOST_AUTO_TEST_CASE(returned_one_tuple_reaches_parent_unchanged) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 7: returning () or None gives an empty value; a returned pair stays a pair.
+// G3.3: returning or None gives an empty value; a returned pair stays a pair.
 BOOST_AUTO_TEST_CASE(returned_empty_value_or_pair_reaches_parent_unchanged) {
   green::greenlet empty([] { return green::value{}; });
   BOOST_TEST(!empty.switch_().has_value());
@@ -338,7 +338,7 @@ BOOST_AUTO_TEST_CASE(returned_empty_value_or_pair_reaches_parent_unchanged) {
   BOOST_TEST(kw.dead());
 }
 
-// Scenario 8 (test_switch_kwargs_to_parent).
+// G3.3 (test_switch_kwargs_to_parent).
 BOOST_AUTO_TEST_CASE(child_switching_kwargs_to_parent_delivers_them_packed) {
   green::greenlet g([] {
     green::getcurrent().parent()->switch_(green::kwargs{{"x", 3}});
@@ -361,7 +361,7 @@ BOOST_AUTO_TEST_CASE(child_switching_kwargs_to_parent_delivers_them_packed) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 9: switching to the current greenlet returns the packed payload at once.
+// G3.6: switching to the current greenlet returns the packed payload at once.
 BOOST_AUTO_TEST_CASE(switch_to_self_in_greenlet_returns_packed_payload_at_once) {
   green::value got;
   std::vector<int> seen;
@@ -377,7 +377,7 @@ BOOST_AUTO_TEST_CASE(switch_to_self_in_greenlet_returns_packed_payload_at_once) 
   BOOST_TEST(g.dead());
 }
 
-// Scenario 9: sw(main) from main -> (); main.switch(a=1) -> {'a': 1}.
+// G3.6: sw(main) from main ->; main.switch(a=1) -> {'a': 1}.
 BOOST_AUTO_TEST_CASE(switch_to_main_from_main_returns_packed_payload_at_once) {
   green::greenlet main = green::getcurrent();
   BOOST_TEST(!main.switch_().has_value());
@@ -388,7 +388,7 @@ BOOST_AUTO_TEST_CASE(switch_to_main_from_main_returns_packed_payload_at_once) {
   BOOST_TEST(static_cast<bool>(main));
 }
 
-// Scenario 10 (docs example): gr1 -> gr2 -> gr1; gr1 finishes to main and
+// G3.1 (docs example): gr1 -> gr2 -> gr1; gr1 finishes to main and
 // gr2 stays suspended forever, its last line never runs.
 BOOST_AUTO_TEST_CASE(jump_to_sibling_never_resumed_leaves_it_suspended) {
   std::vector<int> seen;

@@ -1,6 +1,5 @@
-// Greenlets and threads: spec 1.12, 1.13 and 1.7 (cross-thread parents),
-// scenarios 45 and 61-67 (group H). The per-thread trace function of
-// scenario 61 is tested in greenlet_trace_test.cpp.
+// Greenlets and threads: G9.1-G9.7 and G6.5 (cross-thread parents). The
+// per-thread trace function (G11.1) is tested in greenlet_trace_test.cpp.
 //
 // Boost.Test assertions are not thread-safe: helper threads only record what
 // they see, and every assertion runs on the test's thread after join().
@@ -63,7 +62,7 @@ class event_log {
   std::vector<std::string> lines_;
 };
 
-// ping_pong() is scenario 1; true if the order was right and g ended dead.
+// ping_pong() is G3.1; true if the order was right and g ended dead.
 bool ping_pong() {
   std::vector<int> seen;
   green::greenlet g([&] {
@@ -83,7 +82,7 @@ bool ping_pong() {
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_thread, green::test::leak_check)
 
-// Scenario 61 (spec 1.12): each thread gets its own main greenlet, created on
+// G9.1: each thread gets its own main greenlet, created on
 // first use, with no parent, distinct from every other thread's main.
 BOOST_AUTO_TEST_CASE(each_thread_gets_its_own_main_greenlet_without_parent) {
   const green::greenlet here = green::getcurrent();
@@ -116,7 +115,7 @@ BOOST_AUTO_TEST_CASE(each_thread_gets_its_own_main_greenlet_without_parent) {
   BOOST_TEST(ids.size() == static_cast<std::size_t>(kThreads + 1));
 }
 
-// Scenario 62 (test_greenlet.py::test_switch_to_another_thread): another
+// G9.2 (test_greenlet.py::test_switch_to_another_thread): another
 // thread cannot switch or throw into this thread's unstarted or suspended
 // greenlets; both stay untouched and run normally here afterwards.
 BOOST_AUTO_TEST_CASE(switching_from_other_thread_into_greenlet_throws_thread_error) {
@@ -155,7 +154,7 @@ BOOST_AUTO_TEST_CASE(switching_from_other_thread_into_greenlet_throws_thread_err
   BOOST_TEST(suspended_resumes == 1);
 }
 
-// Scenario 62: the main greenlet of another live thread cannot be switched
+// G9.2: the main greenlet of another live thread cannot be switched
 // or thrown into.
 BOOST_AUTO_TEST_CASE(switching_into_main_of_other_live_thread_throws_thread_error) {
   std::optional<green::greenlet> other_main;
@@ -179,7 +178,7 @@ BOOST_AUTO_TEST_CASE(switching_into_main_of_other_live_thread_throws_thread_erro
   BOOST_TEST(alive_then);
 }
 
-// Scenario 63 (spec 1.12, 1.13): after its thread exits, a suspended greenlet
+// G9.3: after its thread exits, a suspended greenlet
 // and the thread's main report dead; switching or throwing to them raises an
 // error that says the thread exited; destroying them later runs no cleanup
 // on their stacks.
@@ -238,7 +237,7 @@ BOOST_AUTO_TEST_CASE(greenlets_of_exited_thread_are_dead_and_destroyed_without_c
   BOOST_TEST(green::debug::live_greenlets() == live - 1);
 }
 
-// Scenario 63 (spec 1.7, test_unexpected_reparenting): an unstarted greenlet
+// G6.5, G9.3 (test_unexpected_reparenting): an unstarted greenlet
 // whose parent chain ends in an exited thread cannot be started here; the
 // error says that thread exited and the greenlet stays unstarted.
 BOOST_AUTO_TEST_CASE(starting_greenlet_whose_parent_is_on_exited_thread_throws_error) {
@@ -254,7 +253,7 @@ BOOST_AUTO_TEST_CASE(starting_greenlet_whose_parent_is_on_exited_thread_throws_e
   BOOST_TEST(!foreign->started());
 }
 
-// Scenario 45 (test_greenlet.py::test_threaded_reparent): a started greenlet
+// G6.5 (test_greenlet.py::test_threaded_reparent): a started greenlet
 // cannot be reparented onto a greenlet of another thread; its parent is
 // unchanged.
 BOOST_AUTO_TEST_CASE(reparenting_started_greenlet_onto_other_thread_throws_error) {
@@ -280,7 +279,7 @@ BOOST_AUTO_TEST_CASE(reparenting_started_greenlet_onto_other_thread_throws_error
   BOOST_TEST(g.dead());
 }
 
-// Scenario 45 (spec 1.7): an unstarted greenlet may get a parent on another
+// G6.5: an unstarted greenlet may get a parent on another
 // live thread, but its first switch then fails with a thread error and it
 // stays unstarted.
 BOOST_AUTO_TEST_CASE(reparenting_unstarted_greenlet_onto_other_thread_fails_its_first_switch) {
@@ -308,7 +307,7 @@ BOOST_AUTO_TEST_CASE(reparenting_unstarted_greenlet_onto_other_thread_fails_its_
 
 namespace {
 
-// Scenario 64 driver: a thread starts a greenlet, hands the only handle to
+// G9.5 driver: a thread starts a greenlet, hands the only handle to
 // the test's thread, which drops it, and then calls `trigger`. Returns the
 // log of what happened, in order.
 template <class Trigger>
@@ -358,7 +357,7 @@ const std::vector<std::string> kDeferredKillOrder = {"main: dropped handle", "ow
 
 }  // namespace
 
-// Scenario 64 (test_greenlet.py::test_dealloc_other_thread): the kill waits
+// G9.5 (test_greenlet.py::test_dealloc_other_thread): the kill waits
 // for the owner thread's next getcurrent() and runs on the owner thread.
 BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_getcurrent) {
   int destroyed = 0;
@@ -370,7 +369,7 @@ BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_getcurre
   BOOST_TEST(destroyed == 1);
 }
 
-// Scenario 64: creating a greenlet on the owner thread also runs the
+// G9.5: creating a greenlet on the owner thread also runs the
 // deferred kill.
 BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_creation) {
   int destroyed = 0;
@@ -382,7 +381,7 @@ BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_creation
   BOOST_TEST(destroyed == 1);
 }
 
-// Scenario 64: a switch on the owner thread also runs the deferred kill.
+// G9.5: a switch on the owner thread also runs the deferred kill.
 BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_switch) {
   int destroyed = 0;
   bool on_owner = false;
@@ -393,7 +392,7 @@ BOOST_AUTO_TEST_CASE(dropped_on_other_thread_is_killed_on_owner_at_next_switch) 
   BOOST_TEST(destroyed == 1);
 }
 
-// Scenario 65 (test_greenlet.py::test_switching_many_threads): 16 threads
+// G9.2 (test_greenlet.py::test_switching_many_threads): 16 threads
 // each own a suspended greenlet while 16 others keep switching and throwing
 // into all of them. Every attempt raises the thread error; nothing crashes or
 // deadlocks, and each owner finishes its greenlet normally afterwards.
@@ -455,7 +454,7 @@ BOOST_AUTO_TEST_CASE(many_threads_switching_into_foreign_greenlets_all_get_threa
                      << " ms");
 }
 
-// Scenario 66 (test_greenlet.py::test_threads): ten threads run the
+// G9.7 (test_greenlet.py::test_threads): ten threads run the
 // ping-pong scenario at the same time, many times each; all succeed.
 BOOST_AUTO_TEST_CASE(many_threads_run_ping_pong_concurrently) {
   constexpr int kThreads = 10;
@@ -473,7 +472,7 @@ BOOST_AUTO_TEST_CASE(many_threads_run_ping_pong_concurrently) {
   for (int i = 0; i < kThreads; ++i) BOOST_TEST(passed[i] == kRepeats, "thread " << i);
 }
 
-// Scenario 67 (spec 1.13, test_interpreter_shutdown group B, test_leaks): a
+// G9.4 (test_interpreter_shutdown group B, test_leaks): a
 // thread that returns normally kills the suspended greenlets its locals
 // refer to, on that thread, while the thread's green state still exists.
 BOOST_AUTO_TEST_CASE(thread_exit_kills_its_local_greenlets_on_that_thread) {
@@ -511,7 +510,7 @@ BOOST_AUTO_TEST_CASE(thread_exit_kills_its_local_greenlets_on_that_thread) {
   BOOST_TEST(green::test::counted::destroyed == 2);
 }
 
-// Scenario 67: a greenlet held by a thread_local of its thread (created after
+// G9.4: a greenlet held by a thread_local of its thread (created after
 // the thread started using green) is killed when the thread's locals are
 // destroyed, and its stack objects run before the thread is gone.
 BOOST_AUTO_TEST_CASE(thread_exit_kills_greenlet_held_by_thread_local) {

@@ -1,6 +1,7 @@
-// Exceptions: what escapes a greenlet goes to its parent (spec 1.5), and
-// throw_() into suspended, unstarted, dead and current greenlets (spec 1.6).
-// Scenarios 21-25 and 29-40, and 28 as it applies to green.
+// Exceptions: what escapes a greenlet goes to its parent (G4), and
+// throw_() into suspended, unstarted, dead and current greenlets (G5).
+// G4.2-G4.3, G5.1-G5.8, and G1.3-G1.4 (Python's greenlet aborts on an
+// unhandled C++ exception; green propagates it).
 #define BOOST_TEST_MODULE greenlet_throw
 #include <boost/test/unit_test.hpp>
 
@@ -76,7 +77,7 @@ void fmain(std::vector<std::string>& seen) {
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_throw, green::test::leak_check)
 
-// Scenario 21 (docs/greenlet.rst, test2 raising NameError): gr1 -> gr2, gr2
+// G4.2 (greenlet's documentation, test2 raising NameError): gr1 -> gr2, gr2
 // raises; the exception goes to gr2's parent (main), not to gr1.
 BOOST_AUTO_TEST_CASE(exception_in_child_started_by_sibling_raises_in_parent_not_sibling) {
   bool gr1_caught = false;
@@ -99,7 +100,7 @@ BOOST_AUTO_TEST_CASE(exception_in_child_started_by_sibling_raises_in_parent_not_
   BOOST_TEST(gr1.dead());
 }
 
-// Scenario 22 (spec 1.5): the exception lands where the parent is suspended;
+// G4.2: the exception lands where the parent is suspended;
 // the parent catches it and its return value goes on to main.
 BOOST_AUTO_TEST_CASE(exception_in_child_lands_at_parent_suspension_point) {
   green::greenlet p([] {
@@ -118,7 +119,7 @@ BOOST_AUTO_TEST_CASE(exception_in_child_lands_at_parent_suspension_point) {
   BOOST_TEST(p.dead());
 }
 
-// Scenario 23 (test_exception): reparented propagation.
+// G4.2 (test_exception): reparented propagation.
 BOOST_AUTO_TEST_CASE(exception_through_reparented_chain_reaches_main_and_is_seen_once) {
   std::vector<std::string> seen;
   green::greenlet g1([&] { fmain(seen); });
@@ -137,7 +138,7 @@ BOOST_AUTO_TEST_CASE(exception_through_reparented_chain_reaches_main_and_is_seen
   BOOST_TEST(seen.size() == 1u);
 }
 
-// Scenario 24 (test_send_exception): a helper greenlet whose parent is g
+// G4.2 (test_send_exception): a helper greenlet whose parent is g
 // raises; g sees it, rethrows, and main gets it.
 BOOST_AUTO_TEST_CASE(exception_from_helper_with_parent_g_is_raised_in_g_then_main) {
   std::vector<std::string> seen;
@@ -150,7 +151,7 @@ BOOST_AUTO_TEST_CASE(exception_from_helper_with_parent_g_is_raised_in_g_then_mai
   BOOST_TEST(crasher.dead());
 }
 
-// Scenario 25 (spec 1.5): greenlet_exit escaping the function is a value.
+// G4.3: greenlet_exit escaping the function is a value.
 BOOST_AUTO_TEST_CASE(greenlet_exit_escaping_function_is_returned_as_value) {
   green::greenlet g([]() -> int { throw green::greenlet_exit("done"); });
   green::value r;
@@ -159,7 +160,7 @@ BOOST_AUTO_TEST_CASE(greenlet_exit_escaping_function_is_returned_as_value) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 25 (spec 1.5: GreenletExit or a subclass): a subclass also arrives
+// G4.3 (GreenletExit or a subclass): a subclass also arrives
 // as a greenlet_exit value, with its message.
 BOOST_AUTO_TEST_CASE(greenlet_exit_subclass_escaping_function_is_returned_as_value) {
   green::greenlet g([] { throw custom_exit(); });
@@ -169,8 +170,8 @@ BOOST_AUTO_TEST_CASE(greenlet_exit_subclass_escaping_function_is_returned_as_val
   BOOST_TEST(g.dead());
 }
 
-// Scenario 28 does not apply to green: no exception escaping a greenlet
-// terminates the process (rule 1.5). A type not derived from std::exception
+// G1.4 does not apply to green: no exception escaping a greenlet
+// terminates the process (G4.2). A type not derived from std::exception
 // reaches the parent intact.
 BOOST_AUTO_TEST_CASE(non_std_exception_escaping_function_raises_intact_in_parent) {
   green::greenlet g([] { throw user_signal{7, "seven"}; });
@@ -184,7 +185,7 @@ BOOST_AUTO_TEST_CASE(non_std_exception_escaping_function_raises_intact_in_parent
   BOOST_TEST(g.dead());
 }
 
-// Scenario 28 (as it applies to green): the exception crosses a chain of
+// G1.3 (as it applies to green): the exception crosses a chain of
 // parents, each not catching it, up to main; a std::exception keeps its
 // dynamic type.
 BOOST_AUTO_TEST_CASE(exception_escaping_nested_greenlets_raises_in_main_with_its_type) {
@@ -204,7 +205,7 @@ BOOST_AUTO_TEST_CASE(exception_escaping_nested_greenlets_raises_in_main_with_its
   BOOST_TEST(outer2.dead());
 }
 
-// Scenario 28 (as it applies to green): destructors on the dying stack run
+// G4.2 (as it applies to green): destructors on the dying stack run
 // before the parent sees the exception.
 BOOST_AUTO_TEST_CASE(exception_escaping_function_runs_destructors_before_parent_sees_it) {
   green::test::counted::reset();
@@ -222,7 +223,7 @@ BOOST_AUTO_TEST_CASE(exception_escaping_function_runs_destructors_before_parent_
   BOOST_TEST(green::test::counted::constructed == 1);
 }
 
-// Scenario 29 (test_throw.py::test_class): the handler switches "ok".
+// G5.2 (test_throw.py::test_class): the handler switches "ok".
 BOOST_AUTO_TEST_CASE(throw_into_suspended_caught_and_switched_returns_switched_value) {
   green::greenlet g([] {
     auto parent = green::getcurrent().parent();
@@ -242,7 +243,7 @@ BOOST_AUTO_TEST_CASE(throw_into_suspended_caught_and_switched_returns_switched_v
   BOOST_TEST(g.dead());
 }
 
-// Scenario 30 (test_throw.py::test_val): the handler sees the thrown object's
+// G5.2 (test_throw.py::test_val): the handler sees the thrown object's
 // message, for the exception object and the std::exception_ptr form.
 BOOST_AUTO_TEST_CASE(throw_into_suspended_delivers_exception_message_to_handler) {
   auto make_body = [] {
@@ -271,7 +272,7 @@ BOOST_AUTO_TEST_CASE(throw_into_suspended_delivers_exception_message_to_handler)
   BOOST_TEST(h.dead());
 }
 
-// Scenario 31 (test_throw.py::test_kill): throw_() kills with greenlet_exit,
+// G5.2 (test_throw.py::test_kill): throw_() kills with greenlet_exit,
 // which is returned; a second throw_() on the dead greenlet returns it again.
 BOOST_AUTO_TEST_CASE(throw_default_into_suspended_kills_and_returns_exit_value) {
   std::vector<std::string> seen;
@@ -292,7 +293,7 @@ BOOST_AUTO_TEST_CASE(throw_default_into_suspended_kills_and_returns_exit_value) 
   BOOST_TEST(g.dead());
 }
 
-// Scenario 31 (spec 1.1: GreenletExit is not an Exception): a
+// G5.3 (G1.2: GreenletExit is not an Exception): a
 // catch (const std::exception&) in the body does not stop the kill, and the
 // destructors on the killed stack run.
 BOOST_AUTO_TEST_CASE(throw_default_passes_std_exception_handler_and_runs_destructors) {
@@ -314,7 +315,7 @@ BOOST_AUTO_TEST_CASE(throw_default_passes_std_exception_handler_and_runs_destruc
   BOOST_TEST(g.dead());
 }
 
-// Scenario 31 (spec 1.6): throw_(greenlet_exit("msg")) into a suspended
+// G5.3: throw_(greenlet_exit("msg")) into a suspended
 // greenlet returns that exit with its message.
 BOOST_AUTO_TEST_CASE(throw_exit_with_message_into_suspended_returns_it) {
   green::greenlet g([] { green::getcurrent().parent()->switch_(); });
@@ -323,7 +324,7 @@ BOOST_AUTO_TEST_CASE(throw_exit_with_message_into_suspended_returns_it) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 32 (spec 1.6): an uncaught exception raises in the parent (the
+// G5.2: an uncaught exception raises in the parent (the
 // caller) and the greenlet is dead.
 BOOST_AUTO_TEST_CASE(throw_uncaught_into_suspended_raises_in_caller_and_kills) {
   green::greenlet g([] { green::getcurrent().parent()->switch_(); });
@@ -333,7 +334,7 @@ BOOST_AUTO_TEST_CASE(throw_uncaught_into_suspended_raises_in_caller_and_kills) {
   BOOST_TEST(!g);
 }
 
-// Scenario 33 (spec 1.6): the greenlet catches greenlet_exit and returns.
+// G5.2: the greenlet catches greenlet_exit and returns.
 BOOST_AUTO_TEST_CASE(throw_default_caught_and_returned_returns_cleanup_result) {
   green::greenlet g([] {
     try {
@@ -348,7 +349,7 @@ BOOST_AUTO_TEST_CASE(throw_default_caught_and_returned_returns_cleanup_result) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 34 (spec 1.6): the greenlet catches greenlet_exit and switches
+// G5.2: the greenlet catches greenlet_exit and switches
 // away; a later switch_() resumes it normally.
 BOOST_AUTO_TEST_CASE(throw_default_caught_and_switched_returns_value_and_stays_resumable) {
   green::greenlet g([] {
@@ -369,7 +370,7 @@ BOOST_AUTO_TEST_CASE(throw_default_caught_and_switched_returns_value_and_stays_r
   BOOST_TEST(g.dead());
 }
 
-// Scenario 35 (spec 1.6): throw_() into an unstarted greenlet never runs its
+// G5.4: throw_() into an unstarted greenlet never runs its
 // function; it dies and the exception reaches the caller (its parent).
 BOOST_AUTO_TEST_CASE(throw_into_unstarted_raises_in_caller_without_running_function) {
   int runs = 0;
@@ -383,7 +384,7 @@ BOOST_AUTO_TEST_CASE(throw_into_unstarted_raises_in_caller_without_running_funct
   BOOST_TEST(!g);
 }
 
-// Scenario 35: with the default greenlet_exit, throw_() returns the exit.
+// G5.4: with the default greenlet_exit, throw_() returns the exit.
 BOOST_AUTO_TEST_CASE(throw_default_into_unstarted_returns_exit_without_running_function) {
   int runs = 0;
   green::greenlet g([&] { ++runs; });
@@ -392,7 +393,7 @@ BOOST_AUTO_TEST_CASE(throw_default_into_unstarted_returns_exit_without_running_f
   BOOST_TEST(g.dead());
 }
 
-// Scenario 35: the exception goes to the parent chain; a suspended parent
+// G5.4: the exception goes to the parent chain; a suspended parent
 // that is not the caller receives it.
 BOOST_AUTO_TEST_CASE(throw_into_unstarted_child_raises_in_its_suspended_parent) {
   int child_runs = 0;
@@ -413,7 +414,7 @@ BOOST_AUTO_TEST_CASE(throw_into_unstarted_child_raises_in_its_suspended_parent) 
   BOOST_TEST(p.dead());
 }
 
-// Scenario 36 (test_throw_no_run_raises_AttributeError): throwing into an
+// G2.5 (test_throw_no_run_raises_AttributeError): throwing into an
 // unstarted greenlet without a function is a "no function" error and
 // changes nothing.
 BOOST_AUTO_TEST_CASE(throw_into_unstarted_without_function_raises_no_function_error) {
@@ -430,7 +431,7 @@ BOOST_AUTO_TEST_CASE(throw_into_unstarted_without_function_raises_no_function_er
   BOOST_TEST(green::value_cast<int>(g.switch_()) == 5);
 }
 
-// Scenario 36 (test_switch_no_run_raises_AttributeError analogue): switching
+// G2.5 (test_switch_no_run_raises_AttributeError analogue): switching
 // to a greenlet without a function is the same error.
 BOOST_AUTO_TEST_CASE(switch_to_unstarted_without_function_raises_no_function_error) {
   green::greenlet g;
@@ -441,7 +442,7 @@ BOOST_AUTO_TEST_CASE(switch_to_unstarted_without_function_raises_no_function_err
   BOOST_TEST(!g.dead());
 }
 
-// Scenario 37 (test_throw_goes_to_original_parent, case 1): g1 unstarted;
+// G5.5 (test_throw_goes_to_original_parent, case 1): g1 unstarted;
 // throwing into unstarted g2 kills both and raises in main.
 BOOST_AUTO_TEST_CASE(throw_into_child_of_unstarted_parent_kills_both_and_raises_in_main) {
   int g1_runs = 0;
@@ -468,7 +469,7 @@ std::string f1(const green::greenlet& main) {
 }
 }  // namespace
 
-// Scenario 37 (test_throw_goes_to_original_parent, case 2): g1 suspended in
+// G5.5 (test_throw_goes_to_original_parent, case 2): g1 suspended in
 // a handler; throwing into unstarted g2 ends in g1's handler.
 BOOST_AUTO_TEST_CASE(throw_into_unstarted_child_of_suspended_parent_returns_parent_result) {
   green::greenlet main = green::getcurrent();
@@ -481,7 +482,7 @@ BOOST_AUTO_TEST_CASE(throw_into_unstarted_child_of_suspended_parent_returns_pare
   BOOST_TEST(g1.dead());
 }
 
-// Scenario 37 (test_throw_goes_to_original_parent, case 3): the same after
+// G5.5 (test_throw_goes_to_original_parent, case 3): the same after
 // g2 was started and suspended (switching to main, not to its parent).
 BOOST_AUTO_TEST_CASE(throw_into_suspended_child_goes_to_original_parent_not_caller) {
   green::greenlet main = green::getcurrent();
@@ -495,7 +496,7 @@ BOOST_AUTO_TEST_CASE(throw_into_suspended_child_goes_to_original_parent_not_call
   BOOST_TEST(g1.dead());
 }
 
-// Scenario 38 (spec 1.6): throw_() into a dead greenlet whose parent is the
+// G5.6: throw_() into a dead greenlet whose parent is the
 // caller raises at once; greenlet_exit comes back as a value.
 BOOST_AUTO_TEST_CASE(throw_into_dead_raises_at_once_and_exit_returns_as_value) {
   green::greenlet g([] {});
@@ -508,7 +509,7 @@ BOOST_AUTO_TEST_CASE(throw_into_dead_raises_at_once_and_exit_returns_as_value) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 38 (spec 1.6 "Dead target"): the exception goes up the dead
+// G5.6 ("Dead target"): the exception goes up the dead
 // greenlet's parent chain, to a suspended parent that handles it.
 BOOST_AUTO_TEST_CASE(throw_into_dead_child_raises_in_its_suspended_parent) {
   green::greenlet p([] {
@@ -529,7 +530,7 @@ BOOST_AUTO_TEST_CASE(throw_into_dead_child_raises_in_its_suspended_parent) {
   BOOST_TEST(p.dead());
 }
 
-// Scenario 39 (spec 1.6 "Self"): throw_() into the current greenlet raises
+// G5.7 ("Self"): throw_() into the current greenlet raises
 // at once, and it can be caught there.
 BOOST_AUTO_TEST_CASE(throw_into_self_in_greenlet_raises_immediately_and_can_be_caught) {
   std::vector<std::string> seen;
@@ -550,7 +551,7 @@ BOOST_AUTO_TEST_CASE(throw_into_self_in_greenlet_raises_immediately_and_can_be_c
   BOOST_TEST(g.dead());
 }
 
-// Scenario 39: throw_() into main from main raises greenlet_exit (it is not
+// G5.7: throw_() into main from main raises greenlet_exit (it is not
 // turned into a value, because main does not die); main stays active.
 BOOST_AUTO_TEST_CASE(throw_default_into_main_from_main_raises_greenlet_exit) {
   green::greenlet main = green::getcurrent();
@@ -560,7 +561,7 @@ BOOST_AUTO_TEST_CASE(throw_default_into_main_from_main_raises_greenlet_exit) {
   BOOST_TEST(!main.dead());
 }
 
-// Scenario 40 (C++ analogue of the argument checks: non-exceptions are
+// G5.8 (C++ analogue of the argument checks: non-exceptions are
 // rejected at compile time, an empty exception_ptr at run time): nothing
 // switches and the target's state is unchanged.
 BOOST_AUTO_TEST_CASE(throw_empty_exception_ptr_raises_error_without_switching) {

@@ -1,5 +1,5 @@
-// Tracing switches with green::settrace(): spec 1.15 and scenarios 68-73
-// (group I), plus the per-thread rule of 1.13 and scenario 61.
+// Tracing switches with green::settrace(): G11.1-G11.5, including the
+// per-thread trace function (G11.1).
 #define BOOST_TEST_MODULE greenlet_trace
 #include <boost/test/unit_test.hpp>
 
@@ -52,7 +52,7 @@ using lines = std::vector<std::string>;
 
 BOOST_FIXTURE_TEST_SUITE(greenlet_trace, green::test::leak_check)
 
-// Scenario 68 (test_tracing.py::test_a_greenlet_tracing): a start and return
+// G11.2, G11.3 (test_tracing.py::test_a_greenlet_tracing): a start and return
 // is traced as two switches; dying by an exception is a throw to the parent.
 // Every callback runs in the target.
 BOOST_AUTO_TEST_CASE(tracer_sees_return_as_switch_and_raise_as_throw) {
@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(tracer_sees_return_as_switch_and_raise_as_throw) {
   BOOST_TEST(rec.not_in_target == 0);
 }
 
-// Scenario 68 (spec 1.15 recorded sequences): a throw_() into a suspended
+// G11.3 (recorded sequences): a throw_() into a suspended
 // greenlet that does not catch it is a throw both ways.
 BOOST_AUTO_TEST_CASE(tracer_sees_uncaught_throw_into_suspended_greenlet_as_throws) {
   trace_off off;
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(tracer_sees_uncaught_throw_into_suspended_greenlet_as_throw
   BOOST_TEST(rec.not_in_target == 0);
 }
 
-// Scenario 68 (spec 1.15 recorded sequences): a throw_() into an unstarted
+// G11.3 (recorded sequences): a throw_() into an unstarted
 // greenlet is a throw in and a throw back to the parent.
 BOOST_AUTO_TEST_CASE(tracer_sees_throw_into_unstarted_greenlet_as_throws) {
   trace_off off;
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(tracer_sees_throw_into_unstarted_greenlet_as_throws) {
   BOOST_TEST(rec.not_in_target == 0);
 }
 
-// Scenario 68: a switch between two children names them as origin and
+// G11.3: a switch between two children names them as origin and
 // target, and a return goes to the parent, not to the switcher.
 BOOST_AUTO_TEST_CASE(tracer_sees_switch_between_children_with_their_names) {
   trace_off off;
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(tracer_sees_switch_between_children_with_their_names) {
   BOOST_TEST(g1.dead());
 }
 
-// Scenario 69 (test_tracing.py::test_b_exception_disables_tracing): a
+// G11.4 (test_tracing.py::test_b_exception_disables_tracing): a
 // throwing tracer is removed, its error is raised in the target, and since
 // the target does not catch it the switch raises it. Only one event is seen.
 BOOST_AUTO_TEST_CASE(throwing_tracer_is_removed_and_its_error_raised_in_target) {
@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(throwing_tracer_is_removed_and_its_error_raised_in_target) 
   BOOST_TEST(g.dead());
 }
 
-// Scenario 69 (spec 1.15 rule 2): the tracer's error is raised in the target
+// G11.4: the tracer's error is raised in the target
 // as if thrown in with throw_(), so the target can catch it.
 BOOST_AUTO_TEST_CASE(tracer_error_can_be_caught_by_the_target) {
   trace_off off;
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(tracer_error_can_be_caught_by_the_target) {
   BOOST_TEST(events == 1);
 }
 
-// Scenario 69 (spec 1.15 rule 2): for a throw event the tracer's error
+// G11.4: for a throw event the tracer's error
 // replaces the exception being delivered.
 BOOST_AUTO_TEST_CASE(tracer_error_replaces_the_exception_being_thrown) {
   trace_off off;
@@ -199,7 +199,7 @@ BOOST_AUTO_TEST_CASE(tracer_error_replaces_the_exception_being_thrown) {
   BOOST_TEST(g.dead());
 }
 
-// Scenario 70 (spec 1.15 rule 3): a tracer that throws on the first entry
+// G11.5: a tracer that throws on the first entry
 // into a greenlet: the function never runs, the greenlet dies and the error
 // reaches the parent.
 BOOST_AUTO_TEST_CASE(tracer_throwing_on_first_entry_kills_greenlet_before_it_runs) {
@@ -221,7 +221,7 @@ BOOST_AUTO_TEST_CASE(tracer_throwing_on_first_entry_kills_greenlet_before_it_run
   BOOST_TEST(!green::gettrace());
 }
 
-// Scenario 71 (spec 1.4, 1.15): a switch to yourself and a switch or throw
+// G11.3 (G3.6): a switch to yourself and a switch or throw
 // to a dead greenlet whose parent is the caller are traced with origin ==
 // target (main, main).
 BOOST_AUTO_TEST_CASE(self_switch_and_switch_to_dead_are_traced_from_main_to_main) {
@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(self_switch_and_switch_to_dead_are_traced_from_main_to_main
   BOOST_TEST(rec.not_in_target == 0);
 }
 
-// Scenario 72 (spec 1.15): a kill on dropping the last handle is traced as a
+// G11.3: a kill on dropping the last handle is traced as a
 // throw into the victim, then a switch back to the destroyer (the exit comes
 // back as a value).
 BOOST_AUTO_TEST_CASE(dropping_suspended_greenlet_is_traced_as_throw_in_then_switch_out) {
@@ -262,7 +262,7 @@ BOOST_AUTO_TEST_CASE(dropping_suspended_greenlet_is_traced_as_throw_in_then_swit
   BOOST_TEST(rec.not_in_target == 0);
 }
 
-// Scenario 73 (test_tracing.py::test_set_same_tracer_twice): settrace()
+// G11.1 (test_tracing.py::test_set_same_tracer_twice): settrace()
 // returns the previous trace function; setting the same one twice is fine
 // and traces each switch once.
 BOOST_AUTO_TEST_CASE(settrace_returns_previous_tracer_and_accepts_same_one_twice) {
@@ -304,7 +304,7 @@ BOOST_AUTO_TEST_CASE(settrace_returns_previous_tracer_and_accepts_same_one_twice
   BOOST_TEST(!green::gettrace());
 }
 
-// Scenario 61 (spec 1.13): trace functions are per thread. A new thread starts
+// G11.1: trace functions are per thread. A new thread starts
 // with none, its own tracer sees only its switches, and this thread's tracer
 // sees none of them.
 BOOST_AUTO_TEST_CASE(trace_function_is_per_thread) {

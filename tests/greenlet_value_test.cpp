@@ -1,4 +1,4 @@
-// green::value, what a switch carries (spec 1.4 packs switch arguments into
+// green::value, what a switch carries (G3.2 packs switch arguments into
 // one). It replaces std::any with the same interface, so these cases check
 // the std::any contract (empty state, copies are independent, moved-from is
 // empty, every object is destroyed exactly once) for each storage kind:
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(a_throwing_copy_assignment_leaves_the_target_unchanged) {
 }
 
 BOOST_AUTO_TEST_CASE(a_switch_moves_its_payload_and_never_copies_it) {
-  // Spec 1.4: the payload of a switch is what the receiver's switch returns.
+  // G3.1: the payload of a switch is what the receiver's switch returns.
   auto sp = std::make_shared<int>(3);
   green::greenlet echo([&](green::value v) {
     BOOST_TEST(sp.use_count() == 2);  // ours and the one in flight

@@ -1,7 +1,7 @@
 // green/context.hpp
 //
 // Greenlet-local state, the analogue of Python's contextvars as greenlet uses
-// them (gr_context, spec 1.10). Every greenlet has its own context; a new
+// them (gr_context, G8). Every greenlet has its own context; a new
 // greenlet starts with none, so every context_var reads its default, as in a
 // new thread. The first set() inside a greenlet creates its context lazily.
 //

@@ -10,7 +10,7 @@
 //   });
 //   green::value r = echo.switch_(42);  // r holds 42; echo is suspended
 //
-// Rules (details in README "Mapping from Python" and the greenlet spec):
+// Rules (details in docs/semantics.md G1-G14 and README "Mapping from Python"):
 //   * Creating a greenlet runs nothing. The first switch_() starts it and its
 //     arguments become the function's arguments.
 //   * A greenlet belongs to the thread that started it; switching to it from
@@ -90,7 +90,7 @@ class GREEN_API greenlet {
   greenlet& operator=(greenlet&& other) noexcept;
   // ~greenlet() drops this handle. If it was the last handle to a suspended
   // greenlet, greenlet_exit is thrown into it and it unwinds before this
-  // returns (spec 1.14). Errors in that unwinding go to the unraisable hook.
+  // returns (G10.2). Errors in that unwinding go to the unraisable hook.
   ~greenlet();
 
   // current() is the greenlet running on this thread (the thread's main

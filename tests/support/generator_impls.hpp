@@ -28,20 +28,20 @@ namespace green::test {
 using log_t = std::vector<std::string>;
 
 // finally_log appends `what` to the log when it goes out of scope: Python's
-// `finally:` in the spec's examples.
+// `finally:` in Python's examples.
 struct finally_log {
   log_t& log;
   const char* what;
   ~finally_log() { log.push_back(what); }
 };
 
-// key_error stands for the spec's KeyError: an ordinary exception.
+// key_error stands for Python's KeyError: an ordinary exception.
 struct key_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
 // tagged_exit is a generator_exit subclass carrying a tag (Python:
-// GeneratorExit('x') and the MyExit subclass of rule 14).
+// GeneratorExit('x') and the MyExit subclass of P2.6).
 struct tagged_exit : green::generator_exit {
   explicit tagged_exit(std::string t) : tag(std::move(t)) {}
   std::string tag;
@@ -68,7 +68,7 @@ enum class on_throw { yield, return_value, raise };
 // --------------------------------------------------------------------------
 struct stackful {
   static constexpr const char* name = "stackful";
-  // The core keeps std::current_exception() per greenlet (rule 12).
+  // The core keeps std::current_exception() per greenlet (P2.4).
   static constexpr bool isolates_exception_state = true;
 
   template <class Y, class S = void, class R = void>
@@ -114,13 +114,13 @@ struct stackful {
     });
   }
 
-  // pair_ret() returns a tuple without yielding (rule 5).
+  // pair_ret() returns a tuple without yielding (P1.5).
   static gen<int, void, std::tuple<int, int>> pair_ret() {
     return gen<int, void, std::tuple<int, int>>(
         [](yielder<int>&) { return std::tuple<int, int>(1, 2); });
   }
 
-  // logged(log) logs around two yields (rules 1, 2).
+  // logged(log) logs around two yields (P1.1, P1.2).
   static gen<int> logged(log_t& log) {
     return gen<int>([&log](yielder<int>& y) {
       finally_log f{log, "finally"};
@@ -195,7 +195,7 @@ struct stackful {
   }
 
   // handler(log, mode) yields "first" and reacts to a runtime_error thrown
-  // in (rule 10): yield "caught", return "handled-return", or let it out.
+  // in (P2.2): yield "caught", return "handled-return", or let it out.
   static gen<std::string, void, std::string> handler(log_t& log, on_throw mode) {
     return gen<std::string, void, std::string>(
         [&log, mode](yielder<std::string>& y) -> std::string {
@@ -214,7 +214,7 @@ struct stackful {
   }
 
   // exit_handler(log, mode) yields "a", "b" and reacts to generator_exit
-  // (rules 14, 16-19): log it, then rethrow / yield "ignored" / return
+  // (P2.6, P3.2-P3.5): log it, then rethrow / yield "ignored" / return
   // "closing-value" / throw key_error / throw stop_iteration.
   static gen<std::string, void, std::string> exit_handler(log_t& log, on_exit mode) {
     return gen<std::string, void, std::string>(
@@ -244,7 +244,7 @@ struct stackful {
         });
   }
 
-  // catch_all_return(log) swallows anything thrown in and returns 7 (rule 20).
+  // catch_all_return(log) swallows anything thrown in and returns 7 (P3.6).
   static gen<int, void, int> catch_all_return(log_t& log) {
     return gen<int, void, int>([&log](yielder<int>& y) {
       try {
@@ -258,7 +258,7 @@ struct stackful {
     });
   }
 
-  // stop_raiser() yields 1, then lets a stop_iteration escape (rule 21).
+  // stop_raiser() yields 1, then lets a stop_iteration escape (P4.1).
   static gen<int> stop_raiser() {
     return gen<int>([](yielder<int>& y) {
       y.yield(1);
@@ -284,7 +284,7 @@ struct stackful {
   }
 
   // current_exception_probe(seen): records whether std::current_exception()
-  // is set inside the body, at the start and after each resume (rule 12).
+  // is set inside the body, at the start and after each resume (P2.4).
   static gen<int> current_exception_probe(std::vector<bool>& seen) {
     return gen<int>([&seen](yielder<int>& y) {
       seen.push_back(static_cast<bool>(std::current_exception()));
@@ -353,7 +353,7 @@ struct stackful {
     return gen<int>([first, last](yielder<int>& y) { y.yield_from(first, last); });
   }
 
-  // sub_logging(log): the spec's subgenerator for rule 27: yields 1, 2,
+  // sub_logging(log): the subgenerator of P5.6: yields 1, 2,
   // logs generator_exit and finally, returns 99.
   static gen<int, void, int> sub_logging(log_t& log) {
     return gen<int, void, int>([&log](yielder<int>& y) {
@@ -386,7 +386,7 @@ struct stackful {
   }
 
   // throw_sub(log, mode): yields "sub-1"; a runtime_error thrown in is
-  // handled per `mode` (rule 26).
+  // handled per `mode` (P5.5).
   static gen<std::string, void, std::string> throw_sub(log_t& log, on_throw mode) {
     return gen<std::string, void, std::string>(
         [&log, mode](yielder<std::string>& y) -> std::string {
@@ -421,7 +421,7 @@ struct stackful {
   }
 
   // exit_sub(log, mode): a subgenerator that reacts to generator_exit per
-  // `mode` (rules 27, 28).
+  // `mode` (P5.6, P5.7).
   static gen<int, void, int> exit_sub(log_t& log, on_exit mode) {
     return gen<int, void, int>([&log, mode](yielder<int>& y) {
       finally_log f{log, "sub finally"};
@@ -483,7 +483,7 @@ struct stackful {
     });
   }
 
-  // self_delegator(self): yield_from(*self) (rule 8).
+  // self_delegator(self): yield_from(*self) (P1.8).
   static gen<int, void, int> self_delegator(gen<int, void, int>** self, log_t& log) {
     return gen<int, void, int>([self, &log](yielder<int>& y) {
       y.yield(1);

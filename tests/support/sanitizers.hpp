@@ -7,7 +7,7 @@
 // shadow memory and a trace per fiber as it goes, so neither footprints nor
 // counts of the process's mappings are green's under it, and it cannot
 // create tens of thousands of fibers. A forked child that exits
-// with suspended greenlets leaks their frames by design (spec 1.13), so
+// with suspended greenlets leaks their frames by design (G9.3), so
 // LeakSanitizer's exit-time check is turned off in such a child only.
 
 #ifndef GREEN_TESTS_SUPPORT_SANITIZERS_HPP
