@@ -168,7 +168,9 @@ struct thread_state {
 };
 
 // The calling thread's state, or null if it has none (yet, or any more).
-extern thread_local thread_state* tls_state [[gnu::tls_model("initial-exec")]];
+// constinit: other files then read it directly, not through a TLS init
+// wrapper call (which gives the switch's hot path a frame).
+extern thread_local constinit thread_state* tls_state [[gnu::tls_model("initial-exec")]];
 
 inline thread_state& thread_state::get() {
   thread_state* ts = tls_state;

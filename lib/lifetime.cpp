@@ -86,7 +86,9 @@ void release_link(greenlet_state* p, bool local) noexcept {
 
 namespace {
 
-void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
+// Out of line: a kill is rare, and inlined into last_reference_gone() its frame
+// would be paid by every free.
+[[gnu::noinline]] void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
   // G10.2, G10.3: resurrect for the duration, make the freeing greenlet the
   // parent, throw greenlet_exit in, then look at the outcome.
   g->refs.store(1, std::memory_order_relaxed);
@@ -150,11 +152,19 @@ void kill_on_last_handle(thread_state& ts, greenlet_state* g) noexcept {
 
 // dispose() is what happens to a greenlet whose last reference went: it is
 // freed, or killed first (G9.3-G9.5, G10).
-void dispose(greenlet_state* g) noexcept {
+[[gnu::noinline]] void dispose_active(greenlet_state* g) noexcept;
+
+inline void dispose(greenlet_state* g) noexcept {
   if (g->state.load(std::memory_order_acquire) != status::active || g->is_main) {
     destroy_state(g);
-    return;
+  } else {
+    dispose_active(g);
   }
+}
+
+// dispose_active() is dispose() for a started, living greenlet: out of line,
+// so that the common free (a finished greenlet) pays for none of it.
+void dispose_active(greenlet_state* g) noexcept {
   thread_record* owner = g->thread.load(std::memory_order_acquire);
   if (!owner->alive.load(std::memory_order_acquire)) {
     destroy_state(g);  // G9.3: a dead thread's greenlets are dropped unrun

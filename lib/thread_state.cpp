@@ -15,7 +15,7 @@
 namespace green {
 namespace detail {
 
-thread_local thread_state* tls_state [[gnu::tls_model("initial-exec")]] = nullptr;
+constinit thread_local thread_state* tls_state [[gnu::tls_model("initial-exec")]] = nullptr;
 
 std::atomic<std::uint64_t> g_next_id{1};
 
