@@ -7,7 +7,7 @@
 //   * The consumer (any greenlet calling next/send/throw_/close on the
 //     "entry" node) runs operate()/enter_leaf(): it records itself as the
 //     consumer in the chain's top node and switches to the leaf, the
-//     innermost node of the delegation chain (generator_common.hpp).
+//     innermost node of the delegation chain (detail/generator_chain.hpp).
 //   * The leaf's body, on its own greenlet (the "fiber"), runs yield_(),
 //     which stores the value's address in the top node and switches straight
 //     back to the consumer. Values never pass through the delegators.

@@ -35,6 +35,8 @@
 #include <exception>
 #include <utility>
 
+#include "green/detail/generator_chain.hpp"
+#include "green/detail/generator_errors.hpp"
 #include "green/generator_common.hpp"
 
 namespace green::detail {
