@@ -1,12 +1,13 @@
-// The protocol state machine of the stackful generator (spec section 4, and
-// the fiber recipe of 4.7), written once for every generator<Y, S, R>. It is
-// built only on the public greenlet API.
+// The stackful generator: the generator protocol (its rules are in
+// green/detail/generator_protocol.hpp, shared with the stackless generator)
+// resumed by switching greenlets, written once for every generator<Y, S, R>.
+// It is built only on the public greenlet API.
 //
 // Who runs where:
 //   * The consumer (any greenlet calling next/send/throw_/close on the
 //     "entry" node) runs operate()/enter_leaf(): it records itself as the
 //     consumer in the chain's top node and switches to the leaf, the
-//     innermost node of the delegation chain (generator_common.hpp).
+//     innermost node of the delegation chain (detail/generator_chain.hpp).
 //   * The leaf's body, on its own greenlet (the "fiber"), runs yield_(),
 //     which stores the value's address in the top node and switches straight
 //     back to the consumer. Values never pass through the delegators.
@@ -97,84 +98,18 @@ gen_outcome generator_core::resume_send_slow(void* value) {
   return operate(gen_op::send, value, nullptr, false);
 }
 
+// The protocol's operations, out of line in the library.
 gen_outcome generator_core::resume_throw(std::exception_ptr e) {
-  if (!e) throw_empty_exception();
-  if (status == node_state::closed) std::rethrow_exception(e);  // rule 6
-  if (status == node_state::created) {
-    // Rule 9: closed without running the body; rule 13: PEP 479 applies.
-    set_status(node_state::closed);
-    try {
-      std::rethrow_exception(e);
-    } catch (const stop_iteration&) {
-      std::rethrow_exception(pep479());
-    }
-  }
-  const bool exit = is_generator_exit(e);
-  return operate(gen_op::throw_, nullptr, std::move(e), exit);
+  return protocol::resume_throw(std::move(e));
 }
 
-void generator_core::close() {
-  if (status == node_state::created) {  // rule 15: nothing runs
-    set_status(node_state::closed);
-    return;
-  }
-  if (status == node_state::closed) return;  // rule 6
-  switch (operate(gen_op::throw_, nullptr, new_generator_exit(), true)) {
-    case gen_outcome::yielded:
-      std::rethrow_exception(ignored_exit());  // rule 18: stays suspended
-    case gen_outcome::raised:
-      if (is_generator_exit(exc)) return;  // rule 16
-      std::rethrow_exception(exc);         // rule 19
-    default:
-      return;  // returned (rule 17: result() holds a value returned on close)
-  }
-}
+void generator_core::close() { protocol::close(); }
 
-void generator_core::rethrow_end(gen_outcome o) {
-  if (o == gen_outcome::raised) std::rethrow_exception(exc);
-  throw_stop(o);
-}
+void generator_core::rethrow_end(gen_outcome o) { protocol::rethrow_end(o); }
 
-// operate() is the general path of every operation, with this node as the
-// entry. `exit`: `e` is a generator_exit (close, or throw_ of one).
-gen_outcome generator_core::operate(gen_op o, void* value, std::exception_ptr e, bool exit) {
-  // The consumer first: getcurrent() throws if the thread's green state is
-  // gone, and nothing must have changed then.
-  (void)getcurrent();
-  chain_node* t = top;
-  if (t->active) {
-    if (status != node_state::started || is_running()) throw_already_executing();  // rule 8
-    // Rule 29, seen from above: this node is suspended in yield_from while
-    // its delegate runs an operation of its own (someone called the
-    // delegate directly). CPython resumes this node and its yield from
-    // raises "already executing" on the delegate. Cut the delegate's part
-    // of the chain off, with the running operation, and do the same.
-    chain_node* d = delegate;
-    auto* old_top = as_core(t);
-    d->detach();
-    d->take_op(old_top);
-    as_core(d)->consumer_ = std::exchange(old_top->consumer_, nullptr);
-    try {
-      throw_already_executing();
-    } catch (...) {
-      wake_exc = std::current_exception();
-    }
-    wake = wake_reason::exc;
-    begin_op(o, value);
-    return enter_leaf();
-  }
-  if (status == node_state::closed) {
-    if (o == gen_op::throw_) std::rethrow_exception(e);
-    return gen_outcome::exhausted;  // rule 6: a bare stop_iteration
-  }
-  if (status == node_state::created) {
-    if (o == gen_op::send) throw_send_to_unstarted();  // rule 3: unchanged
-    start_fiber();
-  }
-  begin_op(o, value);
-  if (o == gen_op::throw_) prepare_throw(std::move(e), exit);
-  return enter_leaf();
-}
+// The consumer first: getcurrent() throws if the thread's green state is
+// gone, and nothing must have changed then.
+void generator_core::before_op() { (void)getcurrent(); }
 
 void generator_core::unrelated_switch() {
   as_core(top)->consumer_ = nullptr;
@@ -214,11 +149,10 @@ void generator_core::start_fiber() {
 }
 
 void generator_core::destroy() noexcept {
-  if (status == node_state::started && is_running()) {
-    std::fprintf(stderr,
-                 "green: a running generator was destroyed (from inside its own body, or while "
-                 "it waited in a switch); it is leaked. Destroy generators only while they are "
-                 "suspended or finished.\n");
+  if (running_in_destructor(
+          "green: a running generator was destroyed (from inside its own body, or while it "
+          "waited in a switch); it is leaked. Destroy generators only while they are suspended "
+          "or finished.\n")) {
     return;
   }
   if (status == node_state::started && fiber_ && fiber_->dead()) {
@@ -245,21 +179,9 @@ void generator_core::destroy() noexcept {
     delete this;
     return;
   }
-  if (status == node_state::started) {
-    try {
-      close();  // rule 31
-    } catch (...) {
-      report_unraisable(std::current_exception(), "closing a generator in its destructor");
-    }
-  }
-  if (status == node_state::started) {
+  if (status == node_state::started && close_for_destructor()) {
     // It ignored generator_exit and is suspended again. Its stack must
     // unwind before the memory goes: kill its greenlet (greenlet_exit).
-    if (outer != nullptr) {
-      chain_node* o = outer;
-      detach();
-      o->wake = wake_reason::op;
-    }
     killing_ = true;
     fiber_.reset();
   }
@@ -291,34 +213,16 @@ void generator_core::fiber_main() {
 // finish() reports the end of the body to whoever waits for it, and makes
 // that greenlet the fiber's parent, so that the fiber's return goes there.
 void generator_core::finish() noexcept {
-  set_status(node_state::closed);
-  chain_node* t = top;
+  // The entry's consumer, read before body_ended() drops it.
+  const greenlet* consumer = as_core(top)->consumer_;
+  bool to_consumer = false;
+  chain_node* delegator = body_ended(&to_consumer);
   const greenlet* target = nullptr;
-  if (!t->active) {
-    // Nobody is waiting (the consumer left): return to the parent.
-  } else if (t->entry == this) {
-    const greenlet* consumer = as_core(t)->consumer_;
-    if (outer != nullptr) {
-      // We were called directly while a delegator sits in yield_from on
-      // us. Leave its chain; it sees us finished when it is resumed.
-      chain_node* o = outer;
-      detach();
-      o->wake = wake_reason::op;
-      t->active = false;
-      t->closing = false;
-      t->entry = nullptr;
-      as_core(t)->consumer_ = nullptr;
-    }
-    outcome = exc ? gen_outcome::raised : gen_outcome::returned;
-    active = false;
+  if (delegator != nullptr) {
+    target = as_core(delegator)->resume_;  // it waits in yield_from_()
+  } else if (to_consumer) {
     target = consumer;
-  } else {
-    // A delegate finished: resume the delegator in yield_from_().
-    chain_node* o = outer;
-    detach();
-    o->wake = wake_reason::sub_finished;
-    target = as_core(o)->resume_;
-  }
+  }  // else nobody is waiting (the consumer left): return to the parent.
   if (target == nullptr) return;
   try {
     fiber_->set_parent(*target);
@@ -349,14 +253,10 @@ void* generator_core::yield_slow(void* value, bool sendable) {
   if (t->consumer_ == nullptr) throw_consumer_gone();
   if (t->closing) {
     if (chain_node* n = ignoring_node()) {
-      // Rule 28: a delegate that was closed yields. Its close() fails in its
-      // delegator, and it stays suspended here, cut off from the chain.
-      chain_node* o = n->outer;
+      // P5.7: a delegate that was closed yields. It stays suspended here, and
+      // its delegator resumes with the failed close.
       resume_ = &getcurrent();
-      n->detach();
-      o->wake = wake_reason::exc;
-      o->wake_exc = ignored_exit();
-      as_core(o)->resume_->switch_();
+      as_core(fail_ignored_close(n))->resume_->switch_();
       return woke(sendable);
     }
   }
@@ -372,24 +272,9 @@ bool generator_core::yield_from_(generator_core& sub) {
   auto* t = as_core(top);
   if (killing_) throw_destroying();
   if (!t->active || t->leaf != this) throw_yield_outside(delegate != nullptr || in_yield_from);
-  if (&sub == this || sub.is_running()) throw_already_executing();  // rule 8
-  if (sub.status == node_state::closed) return false;               // rule 25
-  if (sub.outer != nullptr) throw_delegated_twice();
-  if (sub.top->active) {
-    // sub is suspended in a yield_from of its own whose delegate runs
-    // elsewhere (rule 29 one level down): priming sub raises "already
-    // executing" inside sub.
-    chain_node* d = sub.delegate;
-    d->detach();
-    d->take_op(&sub);
-    as_core(d)->consumer_ = std::exchange(sub.consumer_, nullptr);
-    try {
-      throw_already_executing();
-    } catch (...) {
-      sub.wake_exc = std::current_exception();
-    }
-    sub.wake = wake_reason::exc;
-  }
+  check_delegate(&sub);
+  if (sub.status == node_state::closed) return false;  // P5.4: R{} at once
+  prime_delegate(&sub);
   const bool fresh = sub.status == node_state::created;
   if (fresh) sub.start_fiber();
   resume_ = &getcurrent();
@@ -411,33 +296,7 @@ bool generator_core::yield_from_(generator_core& sub) {
     }
     throw;
   }
-  in_yield_from = false;
-  t = as_core(top);
-  const wake_reason why = wake;
-  wake = wake_reason::op;
-  switch (why) {
-    case wake_reason::sub_finished:
-      if (t->closing && sub.via_close) {
-        // Rule 27: sub was closed for us. Its close() failing raises here;
-        // otherwise generator_exit is raised here (the caller's own
-        // instance if we are the entry, as CPython's throw() does).
-        if (sub.exc && !is_generator_exit(sub.exc)) std::rethrow_exception(sub.exc);
-        if (t->entry == this) std::rethrow_exception(t->entry_exc);
-        std::rethrow_exception(new_generator_exit());
-      }
-      if (sub.exc) std::rethrow_exception(sub.exc);  // rules 24, 26, 30
-      return true;
-    case wake_reason::exc:
-      std::rethrow_exception(std::exchange(wake_exc, nullptr));
-    case wake_reason::op:
-    default:
-      // The delegate finished while someone drove it directly; CPython's
-      // yield from now calls into a finished generator: next/send give
-      // None, throw raises the exception here, close raises
-      // generator_exit here.
-      if (t->op != gen_op::throw_) return false;
-      std::rethrow_exception(t->leaf_exc);
-  }
+  return delegation_result(&sub);
 }
 
 void generator_core::begin_range() noexcept { in_yield_from = true; }

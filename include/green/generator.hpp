@@ -41,6 +41,7 @@
 #include <utility>
 
 #include "green/config.hpp"
+#include "green/detail/generator_protocol.hpp"
 #include "green/errors.hpp"
 #include "green/generator_common.hpp"
 #include "green/greenlet.hpp"
@@ -60,10 +61,11 @@ struct is_stackful_generator : std::false_type {};
 template <class Y, class S, class R>
 struct is_stackful_generator<generator<Y, S, R>> : std::true_type {};
 
-// generator_core is the type-erased protocol state machine of a stackful
-// generator (adapters/generator/generator_core.cpp). The templates below only
-// move typed values in and out of the slot `io` and call into it.
-class GREEN_API generator_core : public chain_node {
+// generator_core is the type-erased stackful generator: the shared protocol
+// (detail/generator_protocol.hpp) resumed by switching greenlets
+// (adapters/generator/generator_core.cpp). The templates below only move
+// typed values in and out of the slot `io` and call into it.
+class GREEN_API generator_core : public protocol<generator_core> {
  public:
   generator_core(const generator_core&) = delete;
   generator_core& operator=(const generator_core&) = delete;
@@ -129,7 +131,19 @@ class GREEN_API generator_core : public chain_node {
   virtual void run_body() = 0;
 
  private:
-  gen_outcome operate(gen_op op, void* value, std::exception_ptr e, bool exit);
+  friend class protocol<generator_core>;
+  // The protocol's hooks (detail/generator_protocol.hpp).
+  void before_op();
+  void start_body() { start_fiber(); }
+  void begin(gen_op o, void* value) noexcept { begin_op(o, value); }
+  // A delegate that ignores close is settled on the body side (yield_slow()).
+  gen_outcome enter_leaf_throwing() { return enter_leaf(); }
+  static void hand_over(chain_node* to, chain_node* from) noexcept {
+    if (to != nullptr)
+      static_cast<generator_core*>(to)->consumer_ = static_cast<generator_core*>(from)->consumer_;
+    static_cast<generator_core*>(from)->consumer_ = nullptr;
+  }
+
   gen_outcome resume_next_slow();
   gen_outcome resume_send_slow(void* value);
 

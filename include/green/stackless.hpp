@@ -42,6 +42,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "green/detail/generator_protocol.hpp"
 #include "green/errors.hpp"
 #include "green/generator_common.hpp"
 
@@ -64,8 +65,9 @@ template <class Y, class S, class R>
 struct is_stackless_generator<generator<Y, S, R>> : std::true_type {};
 
 // promise_base is the type-erased part of every promise: a node of the
-// delegation chain (whose `frame` is the coroutine's).
-struct promise_base : chain_node {
+// delegation chain (whose `frame` is the coroutine's) that runs the shared
+// protocol (detail/generator_protocol.hpp) by resuming coroutines.
+struct promise_base : green::detail::protocol<promise_base> {
   bool plain_iter = false;  // the helper of yield_from(range): no send, no PEP 479
 
   static promise_base* of(chain_node* n) noexcept { return static_cast<promise_base*>(n); }
@@ -166,104 +168,35 @@ struct promise_base : chain_node {
     return operate(gen_op::next, nullptr, nullptr, false);
   }
 
-  [[gnu::noinline]] gen_outcome operate(gen_op o, void* value, std::exception_ptr e, bool exit) {
-    chain_node* t = top;
-    if (t->active) {
-      if (status != node_state::started || is_running()) green::detail::throw_already_executing();
-      // Rule 29 from above (see generator_core.cpp): our delegate runs an
-      // operation of its own; cut it off and raise "already executing" here.
-      chain_node* d = delegate;
-      d->detach();
-      d->take_op(t);
-      try {
-        green::detail::throw_already_executing();
-      } catch (...) {
-        wake_exc = std::current_exception();
-      }
-      wake = wake_reason::exc;
-      start_op(o, value);
-      return enter_leaf();
-    }
-    if (status == node_state::closed) {
-      if (o == gen_op::throw_) std::rethrow_exception(e);
-      return gen_outcome::exhausted;  // rule 6: a bare stop_iteration
-    }
-    if (status == node_state::created) {
-      if (o == gen_op::send) green::detail::throw_send_to_unstarted();  // rule 3
-      set_status(node_state::started);
-    }
-    start_op(o, value);
-    if (o != gen_op::throw_) return enter_leaf();
-    prepare_throw(std::move(e), exit);
+  // The protocol's hooks (detail/generator_protocol.hpp); operate(),
+  // resume_throw(), close() and rethrow_end() come from there.
+  void before_op() noexcept {}
+  void start_body() noexcept { set_status(node_state::started); }
+  void begin(gen_op o, void* value) noexcept { start_op(o, value); }
+  // A delegate that ignores close is settled here, on the consumer's side.
+  gen_outcome enter_leaf_throwing() {
     gen_outcome out = enter_leaf();
     while (out == gen_outcome::yielded && top->closing && ignored_close()) out = enter_leaf();
     return out;
   }
-
-  [[gnu::noinline]] gen_outcome resume_throw(std::exception_ptr e) {
-    if (!e) green::detail::throw_empty_exception();
-    if (status == node_state::closed) std::rethrow_exception(e);  // rule 6
-    if (status == node_state::created) {                          // rules 9, 13
-      set_status(node_state::closed);
-      try {
-        std::rethrow_exception(e);
-      } catch (const stop_iteration&) {
-        std::rethrow_exception(green::detail::pep479());
-      }
-    }
-    const bool exit = green::detail::is_generator_exit(e);
-    return operate(gen_op::throw_, nullptr, std::move(e), exit);
-  }
-
-  [[gnu::noinline]] void close() {
-    if (status == node_state::created) {  // rule 15
-      set_status(node_state::closed);
-      return;
-    }
-    if (status == node_state::closed) return;
-    switch (operate(gen_op::throw_, nullptr, green::detail::new_generator_exit(), true)) {
-      case gen_outcome::yielded:
-        std::rethrow_exception(green::detail::ignored_exit());  // rule 18
-      case gen_outcome::raised:
-        if (green::detail::is_generator_exit(exc)) return;  // rule 16
-        std::rethrow_exception(exc);                        // rule 19
-      default:
-        return;
-    }
-  }
+  // A coroutine needs nothing of the operation but the chain.
+  static void hand_over(chain_node*, chain_node*) noexcept {}
 
   // rethrow_top_end() reads the outcome itself: an argument would keep it in
   // a register on the caller's hot path.
   [[noreturn, gnu::noinline]] void rethrow_top_end() { rethrow_end(top->outcome); }
-  [[noreturn, gnu::noinline]] void rethrow_end(gen_outcome o) {
-    if (o == gen_outcome::raised) std::rethrow_exception(exc);
-    throw_stop(o);
-  }
 
-  // destroy() is the generator's destructor (rule 31).
+  // destroy() is the generator's destructor (P6.1, P6.2).
   [[gnu::noinline]] void destroy() noexcept {
-    if (status == node_state::started && is_running()) {
-      std::fprintf(stderr,
-                   "green: a running stackless generator was destroyed (from inside its own "
-                   "body); it is leaked. Destroy generators only while suspended or finished.\n");
+    if (running_in_destructor(
+            "green: a running stackless generator was destroyed (from inside its own body); it "
+            "is leaked. Destroy generators only while suspended or finished.\n")) {
       return;
     }
-    if (status == node_state::started) {
-      try {
-        close();
-      } catch (...) {
-        green::detail::report_unraisable(std::current_exception(),
-                                         "closing a generator in its destructor");
-      }
-    }
-    if (status == node_state::started) {
-      // It ignored generator_exit. Destroying the frame runs the destructors
-      // of its locals (not its handlers). Leave the chain first.
-      if (outer != nullptr) {
-        chain_node* o = outer;
-        detach();
-        o->wake = wake_reason::op;
-      }
+    if (status == node_state::started && close_for_destructor()) {
+      // It ignored generator_exit and has left its delegator's chain.
+      // Destroying the frame runs the destructors of its locals (not its
+      // handlers); leave its delegate's chain first.
       if (delegate != nullptr) delegate->detach();
     }
     std::coroutine_handle<>::from_address(frame).destroy();
@@ -281,10 +214,7 @@ struct promise_base : chain_node {
     chain_node* t = top;
     chain_node* n = t->leaf->ignoring_node();
     if (n == nullptr) return false;
-    chain_node* o = n->outer;
-    n->detach();
-    o->wake = wake_reason::exc;
-    o->wake_exc = green::detail::ignored_exit();
+    fail_ignored_close(n);
     t->outcome = gen_outcome::yielded;
     t->active = true;
     return true;
@@ -315,27 +245,12 @@ struct promise_base : chain_node {
   // final_transfer() runs at final suspension: report to the consumer if
   // this is the entry, else resume the delegator (symmetric transfer).
   std::coroutine_handle<> final_transfer() noexcept {
-    set_status(node_state::closed);
-    chain_node* t = top;
-    if (!t->active) return std::noop_coroutine();
-    if (t->entry == this) {
-      if (outer != nullptr) {
-        chain_node* o = outer;
-        detach();
-        o->wake = wake_reason::op;
-        t->active = false;
-        t->closing = false;
-        t->entry = nullptr;
-      }
-      outcome = exc ? gen_outcome::raised : gen_outcome::returned;
-      io = nullptr;  // see run_top()
-      active = false;
-      return std::noop_coroutine();
+    bool to_consumer = false;
+    if (chain_node* o = body_ended(&to_consumer)) {
+      return std::coroutine_handle<>::from_address(o->frame);
     }
-    chain_node* o = outer;
-    detach();
-    o->wake = wake_reason::sub_finished;
-    return std::coroutine_handle<>::from_address(o->frame);
+    if (to_consumer) io = nullptr;  // see run_top()
+    return std::noop_coroutine();
   }
 
   // Out of line: inlined, its handlers keep the promise in a second
@@ -357,65 +272,13 @@ struct promise_base : chain_node {
   // resume (the new leaf), which primes it with next() (rule 22).
   std::coroutine_handle<> delegate_to(promise_base* sub) noexcept {
     chain_node* t = top;
-    if (sub->top->active) {
-      // sub sits in yield_from on a delegate running elsewhere: priming sub
-      // raises "already executing" inside sub (rule 29).
-      chain_node* d = sub->delegate;
-      d->detach();
-      d->take_op(sub);
-      try {
-        green::detail::throw_already_executing();
-      } catch (...) {
-        sub->wake_exc = std::current_exception();
-      }
-      sub->wake = wake_reason::exc;
-    }
+    prime_delegate(sub);
     if (sub->status == node_state::created) sub->set_status(node_state::started);
     in_yield_from = true;
     link(sub);
     t->op = gen_op::next;
     t->io = nullptr;
     return std::coroutine_handle<>::from_address(t->leaf_frame);
-  }
-
-  // delegation_result() is the end of yield_from: true if sub returned a
-  // value, false for Python's None; throws what the delegation raises. It
-  // reads sub only when sub finished into us: otherwise sub may be gone (a
-  // borrowed delegate destroyed while we were suspended in it wakes us with
-  // wake_reason::op, as if it had been finished by someone driving it).
-  bool delegation_result(promise_base* sub) {
-    in_yield_from = false;
-    chain_node* t = top;
-    const wake_reason why = wake;
-    wake = wake_reason::op;
-    switch (why) {
-      case wake_reason::sub_finished:
-        if (t->closing && sub->via_close) {  // rule 27
-          if (sub->exc && !green::detail::is_generator_exit(sub->exc)) {
-            std::rethrow_exception(sub->exc);
-          }
-          if (t->entry == this) std::rethrow_exception(t->entry_exc);
-          std::rethrow_exception(green::detail::new_generator_exit());
-        }
-        if (sub->exc) std::rethrow_exception(sub->exc);
-        return true;
-      case wake_reason::exc:
-        std::rethrow_exception(std::exchange(wake_exc, nullptr));
-      case wake_reason::op:
-      default:
-        if (t->op != gen_op::throw_) return false;
-        std::rethrow_exception(t->leaf_exc);
-    }
-  }
-
-  // Always inline: GCC stops inlining it into bodies (the hot label of the
-  // yield awaiter changes its estimates), and each yield_from then pays a
-  // call.
-  [[gnu::always_inline]] void check_delegate(promise_base* sub) const {
-    if (sub == this || sub->is_running()) green::detail::throw_already_executing();  // rule 8
-    if (sub->status != node_state::closed && sub->outer != nullptr) {
-      green::detail::throw_delegated_twice();
-    }
   }
 };
 

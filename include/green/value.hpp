@@ -46,12 +46,13 @@ struct value_access;
 // type(), reset(), emplace(), swap()) plus get_if<T>().
 //
 // Why not std::any: a switch moves its payload twice and destroys it once,
-// and std::any does each through an indirect call to its manager (about 7 ns
-// of an 18 ns switch here). value keeps objects of up to 16 bytes inline and
-// records in its type tag whether moving is a plain copy of its bytes
-// (trivially copyable inline objects, and every object held on the heap,
-// whose move is a pointer copy) and whether destroying is a no-op, so an
-// int or a pointer crosses a switch with no call at all.
+// and std::any does each through an indirect call to its manager, a large
+// share of a switch's cost (docs/design.md has the figures). value keeps
+// objects of up to 16 bytes inline and records in its type tag whether
+// moving is a plain copy of its bytes (trivially copyable inline objects,
+// and every object held on the heap, whose move is a pointer copy) and
+// whether destroying is a no-op, so an int or a pointer crosses a switch
+// with no call at all.
 class value {
  public:
   value() noexcept = default;
@@ -225,8 +226,8 @@ class value {
   // copy_words() copies the buffer as two 8-byte words. A switch's receiver
   // reads the buffer right after the sender wrote it; one 16-byte load
   // spanning the sender's two 8-byte stores cannot be forwarded from the
-  // store buffer and stalls (about 1 ns a round trip here). The empty asm keeps
-  // the compiler from merging the two copies into that 16-byte load.
+  // store buffer and stalls, on every switch. The empty asm keeps the
+  // compiler from merging the two copies into that 16-byte load.
   void copy_words(const value& other) noexcept {
     std::uint64_t w0;
     std::uint64_t w1;
