@@ -158,7 +158,7 @@ void generator_core::destroy() noexcept {
   if (status == node_state::started && fiber_ && fiber_->dead()) {
     // Its thread has exited (checked first: a new thread may reuse the
     // exited one's tag), so nothing can run the body any more: drop it
-    // unrun, as every greenlet of an exited thread (spec 1.13). Freeing the
+    // unrun, as every greenlet of an exited thread (G9.3). Freeing the
     // greenlet frees its parent link to that thread's main greenlet too.
     fiber_.reset();
     delete this;
@@ -173,8 +173,8 @@ void generator_core::destroy() noexcept {
   }
   if (status == node_state::started && !thread_state_alive()) {
     // The thread is exiting and its green state is already gone (a static
-    // or thread_local generator): its greenlets are dropped unrun (spec
-    // 1.13), and so is this body; nothing can switch to it any more.
+    // or thread_local generator): its greenlets are dropped unrun (G9.3,
+    // P6.2), and so is this body; nothing can switch to it any more.
     fiber_.reset();
     delete this;
     return;
@@ -195,7 +195,7 @@ void generator_core::fiber_main() {
   try {
     run_body();
   } catch (const stop_iteration&) {
-    exc = pep479();  // rules 21, 24
+    exc = pep479();  // P4.1, P5.3
   } catch (abi::__forced_unwind&) {
     throw;  // thread cancellation: the core reports it
   } catch (const greenlet_exit&) {
@@ -240,7 +240,7 @@ void generator_core::finish() noexcept {
 void* generator_core::woke_slow(bool sendable) {
   chain_node* t = top;
   if (t->op == gen_op::send) {
-    if (!sendable) throw_range_has_no_send();  // rule 23
+    if (!sendable) throw_range_has_no_send();  // P5.2
     return t->io;
   }
   std::rethrow_exception(t->leaf_exc);
@@ -280,7 +280,7 @@ bool generator_core::yield_from_(generator_core& sub) {
   resume_ = &getcurrent();
   in_yield_from = true;
   link(&sub);
-  t->op = gen_op::next;  // rule 22: the delegate is primed with next()
+  t->op = gen_op::next;  // P5.1: the delegate is primed with next()
   t->io = nullptr;
   try {
     as_core(t->leaf)->resume_->switch_();

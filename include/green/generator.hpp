@@ -12,7 +12,7 @@
 //   });
 //   for (int x : fib) { if (x > 100) break; }          // 1 1 2 3 5 ... 89
 //
-// Rules (Python's generator protocol, spec section 4; README "Generators"):
+// Rules (Python's generator protocol, docs/semantics.md P1-P8; README "Generators"):
 //   * Creating a generator runs nothing. next() runs the body to its next
 //     yield(); send(v) does too and makes the pending yield() return v.
 //   * End of sequence: next()/send()/throw_() throw green::stop_iteration;
@@ -237,8 +237,8 @@ class yielder {
   }
 
   // yield_from(range) yields every element of a C++ range (converted to Y),
-  // lazily. A range is a sub-iterator without send/throw/close (rules 23,
-  // 26, 27): send() raises an error here, throw_() and close() raise here.
+  // lazily. A range is a sub-iterator without send/throw/close (P5.2,
+  // P5.5, P5.6): send() raises an error here, throw_() and close() raise here.
   template <std::ranges::input_range Rg>
   requires(
       !detail::is_stackful_generator<std::remove_cvref_t<Rg>>::value &&

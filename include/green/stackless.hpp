@@ -12,7 +12,7 @@
 //   }
 //   int total = co_yield green::stackless::yield_from(count(3));  // in a body
 //
-// Rules (spec section 4; README "Generators" lists the differences from the
+// Rules (docs/semantics.md P1-P9; README "Generators" lists the differences from the
 // stackful generator):
 //   * Nothing runs until the first next(). `co_yield v` returns the value of
 //     the next send() (S{} after next()); `co_return r` ends with result r.
@@ -205,7 +205,7 @@ struct promise_base : green::detail::protocol<promise_base> {
   // --- body side -----------------------------------------------------------
 
   // ignored_close() runs on the consumer's side when the leaf yielded while
-  // close was forwarded down (rule 28): if a delegate that was closed
+  // close was forwarded down (P5.7): if a delegate that was closed
   // yielded, its close() fails in its delegator. That delegate stays
   // suspended, cut off from the chain, and the operation continues in the
   // delegator, which becomes the leaf: returns true, enter_leaf() again.
@@ -238,7 +238,7 @@ struct promise_base : green::detail::protocol<promise_base> {
     }
   }
   [[noreturn, gnu::noinline]] void woke_throw() {
-    if (top->op == gen_op::send) green::detail::throw_range_has_no_send();  // rule 23
+    if (top->op == gen_op::send) green::detail::throw_range_has_no_send();  // P5.2
     std::rethrow_exception(top->leaf_exc);
   }
 
@@ -260,7 +260,7 @@ struct promise_base : green::detail::protocol<promise_base> {
       try {
         throw;
       } catch (const stop_iteration&) {
-        exc = green::detail::pep479();  // rules 21, 24
+        exc = green::detail::pep479();  // P4.1, P5.3
         return;
       } catch (...) {
       }
@@ -269,7 +269,7 @@ struct promise_base : green::detail::protocol<promise_base> {
   }
 
   // delegate_to() links `sub` below this node and returns the coroutine to
-  // resume (the new leaf), which primes it with next() (rule 22).
+  // resume (the new leaf), which primes it with next() (P5.1).
   std::coroutine_handle<> delegate_to(promise_base* sub) noexcept {
     chain_node* t = top;
     prime_delegate(sub);
@@ -385,7 +385,7 @@ struct promise : promise_result<R> {
   generator<Y, S, R> get_return_object() noexcept {
     return generator<Y, S, R>(std::coroutine_handle<promise>::from_promise(*this));
   }
-  std::suspend_always initial_suspend() const noexcept { return {}; }  // rule 1
+  std::suspend_always initial_suspend() const noexcept { return {}; }  // P1.1
   final_awaiter<promise> final_suspend() const noexcept { return {}; }
 
   yield_awaiter<S> yield_value(std::remove_cvref_t<Y>&& v) noexcept {
@@ -409,7 +409,7 @@ struct promise : promise_result<R> {
       promise* self;
       delegation<Sub> d;
       // The delegate's promise, taken before suspending; null if the
-      // delegate was already closed (rule 25). A borrowed delegate may be
+      // delegate was already closed (P5.4). A borrowed delegate may be
       // destroyed while we are suspended in it (its destructor closes it and
       // takes it out of the chain), so the resumption must not read the
       // generator object again; delegation_result() dereferences `sub` only
@@ -538,7 +538,7 @@ class [[nodiscard]] generator {
     return *this;
   }
   // ~generator() close()s a suspended generator, then frees its frame.
-  // Errors go to the unraisable hook (rule 31).
+  // Errors go to the unraisable hook (P6.1).
   ~generator() {
     if (h_) h_.promise().destroy();
   }

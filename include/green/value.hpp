@@ -2,7 +2,7 @@
 //
 // What a switch carries. Python's switch(*args, **kwargs) carries any objects;
 // green carries a green::value (a copyable type-erased value, like std::any),
-// packed from the C++ arguments by Python's rule (greenlet spec 1.4):
+// packed from the C++ arguments by Python's rule (docs/semantics.md G3.2):
 //
 //   g.switch_()             -> empty value             (Python: ())
 //   g.switch_(x)            -> x                       (a single value is unwrapped)

@@ -39,7 +39,7 @@ namespace green::detail {
 // close()/throw_(generator_exit) are the exception: each level closes the
 // level below, so for those the nodes under the entry are marked
 // (`via_close`) and a delegate that finishes or yields reports to its own
-// delegator as CPython's sub.close() would (rules 27 and 28). Close is O(d)
+// delegator as CPython's sub.close() would (P5.6 and P5.7). Close is O(d)
 // because every level's handlers run anyway.
 //
 // Node states: `status` only distinguishes created / started / closed. Whether
@@ -56,7 +56,7 @@ enum class wake_reason : std::uint8_t {
   op,            // an operation reached it as the leaf (its delegate is gone)
   sub_finished,  // its delegate returned or raised
   exc,           // raise wake_exc at the yield_from (a delegate ignored close,
-                 // or the delegate is executing elsewhere: rule 29)
+                 // or the delegate is executing elsewhere: P5.8)
 };
 
 struct chain_node {
@@ -175,7 +175,7 @@ struct chain_node {
   // begin_op(gen_op::throw_) started. `e` is what the caller threw (close():
   // a fresh generator_exit). With a delegate, generator_exit is not thrown
   // down: every level below the entry is closed by its delegator instead
-  // (rule 27), so each gets a fresh generator_exit.
+  // (P5.6), so each gets a fresh generator_exit.
   void prepare_throw(std::exception_ptr e, bool exit) {
     chain_node* t = top;
     t->entry_exc = e;

@@ -76,7 +76,7 @@ namespace green::detail {
 }
 
 // ignored_exit() is the exception close() reports when a body yields after
-// generator_exit (rules 18 and 28).
+// generator_exit (P3.4 and P5.7).
 [[gnu::cold, gnu::noinline]] inline std::exception_ptr ignored_exit() {
   return std::make_exception_ptr(runtime_error(
       "generator ignored generator_exit: the body yielded after close() threw generator_exit "
@@ -123,7 +123,7 @@ namespace green::detail {
 }
 
 // report_unraisable() passes an exception that has nowhere to go (a
-// generator destructor must not throw, rule 31) to green's unraisable hook,
+// generator destructor must not throw, P6.1) to green's unraisable hook,
 // which prints it to stderr if no hook is set.
 [[gnu::cold, gnu::noinline]] inline void report_unraisable(std::exception_ptr e,
                                                            const char* what) noexcept {
