@@ -18,6 +18,7 @@
 #ifndef GREEN_HUB_TASK_HPP
 #define GREEN_HUB_TASK_HPP
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -167,8 +168,8 @@ class GREEN_API task_base {
   void kill(std::exception_ptr ex = nullptr, bool block = true,
             std::optional<duration> timeout = std::nullopt) const noexcept;
   template <detail::exception_object E>
-  void kill(E&& ex, bool block = true,
-            std::optional<duration> timeout = std::nullopt) const noexcept {
+  requires(!std::is_same_v<std::remove_cvref_t<E>, std::nullptr_t>) void kill(
+      E&& ex, bool block = true, std::optional<duration> timeout = std::nullopt) const noexcept {
     kill(std::make_exception_ptr(std::forward<E>(ex)), block, timeout);
   }
 
