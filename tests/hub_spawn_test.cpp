@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "green/context.hpp"
 #include "green/hub.hpp"
 #include "support/hub_fixture.hpp"
 
@@ -149,6 +150,26 @@ BOOST_AUTO_TEST_CASE(joinall_returns_finished_tasks_first_then_in_completion_ord
   auto slow = green::spawn([] { green::sleep(5s); });
   BOOST_CHECK_EQUAL(green::joinall({slow}, 1s).size(), 0u);
   slow.join();
+}
+
+// H3.1; gevent 1.13 (greenlet >= 0.4.17 contextvars): a spawned greenlet
+// does not inherit its spawner's context.
+BOOST_AUTO_TEST_CASE(a_spawned_greenlet_does_not_inherit_the_spawners_context) {
+  static green::context_var<int> request_id("request_id", 0);
+  int seen = -1;
+  auto t = green::spawn([&] {
+    request_id.set(2);
+    green::sleep();
+    seen = request_id.get();
+  });
+  auto parent = green::spawn([&] {
+    request_id.set(1);
+    auto child = green::spawn([] { return request_id.get(); });
+    BOOST_CHECK_EQUAL(child.get(), 0);
+    BOOST_CHECK_EQUAL(request_id.get(), 1);
+  });
+  green::joinall({t, parent});
+  BOOST_CHECK_EQUAL(seen, 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
