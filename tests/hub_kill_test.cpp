@@ -189,4 +189,25 @@ BOOST_AUTO_TEST_CASE(destroy_hub_unwinds_every_blocked_task) {
   green::make_hub({.virtual_clock = true});
 }
 
+// H1.7: a task that catches the exit and waits again during destroy_hub()
+// gets a green::error instead of blocking a hub that is going away.
+BOOST_AUTO_TEST_CASE(a_task_that_blocks_again_while_its_hub_is_destroyed_gets_an_error) {
+  std::vector<std::string> reports;
+  green::get_hub().set_error_handler(
+      [&](const green::failure_report& r) { reports.push_back(r.type + ": " + r.what); });
+  auto t = green::spawn([] {
+    try {
+      green::sleep(10s);
+    } catch (const green::greenlet_exit&) {
+      green::sleep(10s);
+    }
+  });
+  green::sleep();
+  green::destroy_hub();
+  BOOST_CHECK(t.ready() && !t.successful());
+  BOOST_REQUIRE_EQUAL(reports.size(), 1u);
+  BOOST_CHECK(reports[0].find("while the hub is being destroyed") != std::string::npos);
+  green::make_hub({.virtual_clock = true});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

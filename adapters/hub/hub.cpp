@@ -61,7 +61,10 @@ hub_state::hub_state(hub_options o, boost::asio::io_context* user_io) : opts(o),
   hub_g.set_name("hub");
 }
 
-hub_state::~hub_state() {
+hub_state::~hub_state() { shutdown(); }
+
+void hub_state::shutdown() noexcept {
+  if (destroying) return;
   destroying = true;
   {
     std::lock_guard<std::mutex> g(remote->mtx);
@@ -114,6 +117,11 @@ hub_state::~hub_state() {
 void hub_state::check_can_block(const char* what) const {
   if (std::this_thread::get_id() != thread) {
     throw error("green: blocking on another thread's hub; each thread has its own hub");
+  }
+  if (destroying) {
+    throw error(std::string("green: ") + what +
+                " while the hub is being destroyed (a greenlet caught greenlet_exit and waited "
+                "again); let greenlet_exit propagate, or finish the work before destroy_hub()");
   }
   if (greenlet::current() == hub_g) {
     throw blocking_switch_out_error(
@@ -429,7 +437,7 @@ bool has_hub() noexcept { return detail::tls_hub != nullptr; }
 void destroy_hub() {
   if (!detail::tls_hub) return;
   const greenlet& cur = getcurrent();
-  if (cur == detail::tls_hub->hub_g || detail::tls_hub->records.count(cur.native_handle()) != 0) {
+  if (cur == detail::tls_hub->hub_g) {
     throw error(
         "green: destroy_hub() must be called outside the hub and outside spawned "
         "greenlets (from the main greenlet, once the work is done)");
@@ -439,8 +447,10 @@ void destroy_hub() {
       throw error("green: destroy_hub() called from a spawned greenlet; call it from main");
     }
   }
-  auto h = std::move(detail::tls_hub);
-  h.reset();
+  // Shut down while still installed: code that unwinds in the killed tasks
+  // sees this hub (and gets an error if it tries to block), not a new one.
+  detail::tls_hub->shutdown();
+  detail::tls_hub.reset();
 }
 
 void sleep(duration d) {

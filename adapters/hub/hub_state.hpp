@@ -81,6 +81,8 @@ struct remote_hub {
 struct hub_state {
   hub_state(hub_options opts, boost::asio::io_context* user_io);
   ~hub_state();
+  // shutdown() kills the unfinished tasks and stops the hub greenlet.
+  void shutdown() noexcept;
 
   // Blocking: the current greenlet waits on `s` until one wake-up. `arm` runs
   // once the slot is registered (it may wake the slot at once).
