@@ -7,6 +7,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "green/context.hpp"
@@ -150,6 +151,22 @@ BOOST_AUTO_TEST_CASE(joinall_returns_finished_tasks_first_then_in_completion_ord
   auto slow = green::spawn([] { green::sleep(5s); });
   BOOST_CHECK_EQUAL(green::joinall({slow}, 1s).size(), 0u);
   slow.join();
+}
+
+// H1.9: a task belongs to its thread's hub.
+BOOST_AUTO_TEST_CASE(joining_a_task_from_another_thread_is_an_error) {
+  auto t = green::spawn([] { green::sleep(1s); });
+  std::string message;
+  std::thread other([&] {
+    try {
+      t.join();
+    } catch (const green::error& e) {
+      message = e.what();
+    }
+  });
+  other.join();
+  BOOST_CHECK(message.find("another thread") != std::string::npos);
+  t.join();
 }
 
 // H3.1; gevent 1.13 (greenlet >= 0.4.17 contextvars): a spawned greenlet
