@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE hub_event
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -94,13 +95,20 @@ BOOST_AUTO_TEST_CASE(
 BOOST_AUTO_TEST_CASE(async_result_set_from_another_thread_wakes_the_waiter) {
   green::async_result<std::string> r;
   int ticks = 0;
+  std::atomic<bool> ticked{false};
   auto ticker = green::spawn([&] {
     while (!r.ready()) {
       ++ticks;
+      ticked = true;
       green::sleep();
     }
   });
-  std::thread worker([&r] { r.set("from the worker"); });
+  // The worker sets the result only once the ticker has run, so main is
+  // surely blocked in get() by then (no timing involved).
+  std::thread worker([&] {
+    while (!ticked) std::this_thread::yield();
+    r.set("from the worker");
+  });
   BOOST_CHECK_EQUAL(r.get(), "from the worker");
   worker.join();
   ticker.join();
