@@ -33,8 +33,8 @@ std::string demangle(const char* name) {
   return out;
 }
 
-std::string location(const std::source_location& w) {
-  return std::string(w.file_name()) + ":" + std::to_string(w.line());
+std::string location(const spawn_site& w) {
+  return std::string(w.file) + ":" + std::to_string(w.line);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ namespace green {
 
 namespace detail {
 
-task_core::task_core(std::source_location w) noexcept : where(w) {}
+task_core::task_core(spawn_site w) noexcept : where(w) {}
 task_core::~task_core() = default;
 
 void start_task(const std::shared_ptr<task_core>& core, std::optional<duration> delay) {

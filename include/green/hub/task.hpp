@@ -24,7 +24,6 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -39,6 +38,14 @@
 namespace green {
 
 class task_base;
+
+// spawn_site: where a task was spawned (file and line of the spawn call),
+// for the loop_exit report and failure reports. (Not std::source_location:
+// clang before 15 cannot compile libstdc++'s.)
+struct spawn_site {
+  const char* file = "";
+  unsigned line = 0;
+};
 
 namespace detail {
 
@@ -55,7 +62,7 @@ struct task_link {
 // derived task_state<T>.
 class GREEN_API task_core : public std::enable_shared_from_this<task_core> {
  public:
-  explicit task_core(std::source_location where) noexcept;
+  explicit task_core(spawn_site where) noexcept;
   task_core(const task_core&) = delete;
   task_core& operator=(const task_core&) = delete;
   virtual ~task_core();
@@ -66,7 +73,7 @@ class GREEN_API task_core : public std::enable_shared_from_this<task_core> {
 
   hub_state* owner = nullptr;
   greenlet g;
-  std::source_location where;
+  spawn_site where;
   std::uint64_t id = 0;
   bool started = false;
   bool done = false;
@@ -82,7 +89,7 @@ template <class T>
 class task_state final : public task_core {
  public:
   template <class F>
-  task_state(F&& f, std::source_location w) : task_core(w), fn_(std::forward<F>(f)) {}
+  task_state(F&& f, spawn_site w) : task_core(w), fn_(std::forward<F>(f)) {}
   void invoke() override {
     auto fn = std::move(fn_);
     fn_ = nullptr;
@@ -123,7 +130,7 @@ void check_callable(const F& f) {
 }
 
 template <class R, class F, class... A>
-std::shared_ptr<task_core> make_task(std::source_location where, F&& fn, A&&... args) {
+std::shared_ptr<task_core> make_task(spawn_site where, F&& fn, A&&... args) {
   check_callable(fn);
   auto bound = [f = std::forward<F>(fn),
                 tup = std::make_tuple(std::forward<A>(args)...)]() mutable -> R {
@@ -192,7 +199,7 @@ class GREEN_API task_base {
   std::uint64_t id() const noexcept { return core_->id; }
   std::string name() const;
   void set_name(std::string_view name) const;
-  const std::source_location& spawned_at() const noexcept { return core_->where; }
+  const spawn_site& spawned_at() const noexcept { return core_->where; }
 
   explicit operator bool() const noexcept { return core_ != nullptr; }
   friend bool operator==(const task_base& a, const task_base& b) noexcept {
@@ -250,9 +257,9 @@ class task : public task_base {
 template <class F, class... A>
 struct spawn : task<detail::spawn_result_t<F, A...>> {
   using result_type = detail::spawn_result_t<F, A...>;
-  spawn(F&& fn, A&&... args, std::source_location where = std::source_location::current())
-      : task<result_type>(
-            detail::make_task<result_type>(where, std::forward<F>(fn), std::forward<A>(args)...)) {
+  spawn(F&& fn, A&&... args, const char* file = __builtin_FILE(), unsigned line = __builtin_LINE())
+      : task<result_type>(detail::make_task<result_type>(
+            spawn_site{file, line}, std::forward<F>(fn), std::forward<A>(args)...)) {
     detail::start_task(this->core_, std::nullopt);
   }
 };
@@ -264,10 +271,10 @@ spawn(F&&, A&&...) -> spawn<F, A...>;
 template <class F, class... A>
 struct spawn_later : task<detail::spawn_result_t<F, A...>> {
   using result_type = detail::spawn_result_t<F, A...>;
-  spawn_later(duration d, F&& fn, A&&... args,
-              std::source_location where = std::source_location::current())
-      : task<result_type>(
-            detail::make_task<result_type>(where, std::forward<F>(fn), std::forward<A>(args)...)) {
+  spawn_later(duration d, F&& fn, A&&... args, const char* file = __builtin_FILE(),
+              unsigned line = __builtin_LINE())
+      : task<result_type>(detail::make_task<result_type>(
+            spawn_site{file, line}, std::forward<F>(fn), std::forward<A>(args)...)) {
     detail::start_task(this->core_, d);
   }
 };
