@@ -7,6 +7,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "green/hub.hpp"
@@ -187,6 +188,29 @@ BOOST_AUTO_TEST_CASE(destroy_hub_unwinds_every_blocked_task) {
   BOOST_CHECK_EQUAL(unwound, 2);
   BOOST_CHECK(a.ready() && b.ready());
   green::make_hub({.virtual_clock = true});
+}
+
+// H1.7: a thread that exits with tasks still blocked destroys its hub, which
+// unwinds them.
+BOOST_AUTO_TEST_CASE(a_thread_exiting_with_blocked_tasks_unwinds_them) {
+  int unwound = 0;
+  std::thread other([&] {
+    struct on_exit {
+      int& n;
+      ~on_exit() { ++n; }
+    };
+    auto sleeper = green::spawn([&] {
+      on_exit g{unwound};
+      green::sleep(std::chrono::hours(1));
+    });
+    green::spawn{[&] {
+      on_exit g{unwound};
+      green::event().wait();
+    }};
+    green::sleep();
+  });
+  other.join();
+  BOOST_CHECK_EQUAL(unwound, 2);
 }
 
 // H1.7: a task that catches the exit and waits again during destroy_hub()
