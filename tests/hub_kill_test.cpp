@@ -203,10 +203,10 @@ BOOST_AUTO_TEST_CASE(a_thread_exiting_with_blocked_tasks_unwinds_them) {
       on_exit g{unwound};
       green::sleep(std::chrono::hours(1));
     });
-    green::spawn{[&] {
+    green::spawn([&] {
       on_exit g{unwound};
       green::event().wait();
-    }};
+    });
     green::sleep();
   });
   other.join();

@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(joining_itself_is_an_error) {
 
 BOOST_AUTO_TEST_CASE(spawning_an_empty_function_is_an_error) {
   std::function<void()> empty;
-  BOOST_CHECK_THROW(green::spawn{empty}, green::error);
+  BOOST_CHECK_THROW(green::spawn(empty), green::error);
 }
 
 // H3.10: joinall lists already-finished tasks first, then completion order.
@@ -187,6 +187,22 @@ BOOST_AUTO_TEST_CASE(a_spawned_greenlet_does_not_inherit_the_spawners_context) {
   });
   green::joinall({t, parent});
   BOOST_CHECK_EQUAL(seen, 2);
+}
+
+// spawn(f) as a statement of its own spawns (it is a function call, not a
+// declaration), and each task records the file and line of its spawn call.
+BOOST_AUTO_TEST_CASE(spawn_records_its_call_site_and_a_lone_statement_spawns) {
+  int ran = 0;
+  auto f = [&] { ++ran; };
+  green::spawn(f);
+  const unsigned line = __LINE__ + 1;
+  auto t = green::spawn([](int x) { return x; }, 1);
+  auto later = green::spawn_later(std::chrono::seconds(1), f);
+  green::sleep(std::chrono::seconds(2));
+  BOOST_TEST(ran == 2);
+  BOOST_TEST(t.spawned_at().line == line);
+  BOOST_TEST(later.spawned_at().line == line + 1);
+  BOOST_TEST(std::string(t.spawned_at().file).find("hub_spawn_test.cpp") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -42,9 +42,13 @@ class task_base;
 // spawn_site: where a task was spawned (file and line of the spawn call),
 // for the loop_exit report and failure reports. (Not std::source_location:
 // clang before 15 cannot compile libstdc++'s.)
+// Constructed with no arguments as a default argument, it holds the line of
+// the call that used the default (GCC's and Clang's __builtin_FILE/LINE).
 struct spawn_site {
-  const char* file = "";
-  unsigned line = 0;
+  const char* file;
+  unsigned line;
+  explicit spawn_site(const char* f = __builtin_FILE(), unsigned l = __builtin_LINE()) noexcept
+      : file(f), line(l) {}
 };
 
 namespace detail {
@@ -246,40 +250,77 @@ class task : public task_base {
 
 // spawn(fn, args...) creates a task running fn(args...) (arguments are
 // copied or moved in) and schedules its start on the calling thread's hub.
-// It records where it was called for the loop_exit report. gevent:
-// gevent.spawn. It is a class template only so that it can record the call
-// site; use it as a function returning task<T>. One catch: a statement
-// `green::spawn(f);` with a single argument declares a variable named f
-// (C++'s most vexing parse); write `green::spawn{f};` or keep the handle:
-// `auto t = green::spawn(f);`.
+// It records where it was called (file and line) for the loop_exit report
+// and failure reports: the trailing spawn_site parameter is filled in by
+// its default, never passed by hand. Up to four arguments are recorded so;
+// with more, wrap the call in a lambda. gevent: gevent.spawn.
 // Throws: green::error if fn is empty (an empty std::function, a null
 //         function pointer; gevent: TypeError).
-template <class F, class... A>
-struct spawn : task<detail::spawn_result_t<F, A...>> {
-  using result_type = detail::spawn_result_t<F, A...>;
-  spawn(F&& fn, A&&... args, const char* file = __builtin_FILE(), unsigned line = __builtin_LINE())
-      : task<result_type>(detail::make_task<result_type>(
-            spawn_site{file, line}, std::forward<F>(fn), std::forward<A>(args)...)) {
-    detail::start_task(this->core_, std::nullopt);
-  }
-};
-template <class F, class... A>
-spawn(F&&, A&&...) -> spawn<F, A...>;
-
+//
 // spawn_later(d, fn, args...) is spawn() started `d` later. gevent:
 // gevent.spawn_later.
+namespace detail {
 template <class F, class... A>
-struct spawn_later : task<detail::spawn_result_t<F, A...>> {
-  using result_type = detail::spawn_result_t<F, A...>;
-  spawn_later(duration d, F&& fn, A&&... args, const char* file = __builtin_FILE(),
-              unsigned line = __builtin_LINE())
-      : task<result_type>(detail::make_task<result_type>(
-            spawn_site{file, line}, std::forward<F>(fn), std::forward<A>(args)...)) {
-    detail::start_task(this->core_, d);
-  }
-};
-template <class D, class F, class... A>
-spawn_later(D, F&&, A&&...) -> spawn_later<F, A...>;
+task<spawn_result_t<F, A...>> spawn_at(const spawn_site& where, std::optional<duration> delay,
+                                       F&& fn, A&&... args) {
+  using R = spawn_result_t<F, A...>;
+  std::shared_ptr<task_core> core =
+      make_task<R>(where, std::forward<F>(fn), std::forward<A>(args)...);
+  start_task(core, delay);
+  return task<R>(std::move(core));
+}
+}  // namespace detail
+
+template <class F>
+task<detail::spawn_result_t<F>> spawn(F&& fn, const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, std::nullopt, std::forward<F>(fn));
+}
+template <class F, class A1>
+task<detail::spawn_result_t<F, A1>> spawn(F&& fn, A1&& a1, const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, std::nullopt, std::forward<F>(fn), std::forward<A1>(a1));
+}
+template <class F, class A1, class A2>
+task<detail::spawn_result_t<F, A1, A2>> spawn(F&& fn, A1&& a1, A2&& a2,
+                                              const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, std::nullopt, std::forward<F>(fn), std::forward<A1>(a1),
+                          std::forward<A2>(a2));
+}
+template <class F, class A1, class A2, class A3>
+task<detail::spawn_result_t<F, A1, A2, A3>> spawn(F&& fn, A1&& a1, A2&& a2, A3&& a3,
+                                                  const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, std::nullopt, std::forward<F>(fn), std::forward<A1>(a1),
+                          std::forward<A2>(a2), std::forward<A3>(a3));
+}
+template <class F, class A1, class A2, class A3, class A4>
+task<detail::spawn_result_t<F, A1, A2, A3, A4>> spawn(F&& fn, A1&& a1, A2&& a2, A3&& a3, A4&& a4,
+                                                      const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, std::nullopt, std::forward<F>(fn), std::forward<A1>(a1),
+                          std::forward<A2>(a2), std::forward<A3>(a3), std::forward<A4>(a4));
+}
+
+template <class F>
+task<detail::spawn_result_t<F>> spawn_later(duration d, F&& fn,
+                                            const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, d, std::forward<F>(fn));
+}
+template <class F, class A1>
+task<detail::spawn_result_t<F, A1>> spawn_later(duration d, F&& fn, A1&& a1,
+                                                const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, d, std::forward<F>(fn), std::forward<A1>(a1));
+}
+template <class F, class A1, class A2>
+task<detail::spawn_result_t<F, A1, A2>> spawn_later(duration d, F&& fn, A1&& a1, A2&& a2,
+                                                    const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, d, std::forward<F>(fn), std::forward<A1>(a1),
+                          std::forward<A2>(a2));
+}
+template <class F, class A1, class A2, class A3>
+task<detail::spawn_result_t<F, A1, A2, A3>> spawn_later(duration d, F&& fn, A1&& a1, A2&& a2,
+                                                        A3&& a3,
+                                                        const spawn_site& where = spawn_site()) {
+  return detail::spawn_at(where, d, std::forward<F>(fn), std::forward<A1>(a1), std::forward<A2>(a2),
+                          std::forward<A3>(a3));
+}
 
 // joinall() waits until every task finished or `timeout` passed and returns
 // those that finished: the ones already finished in argument order, then the
