@@ -1,7 +1,8 @@
 // green/green.hpp
 //
-// Umbrella header: everything green offers, greenlets and both generators
-// (stackful and stackless). Link green::green, which links every green
+// Umbrella header: everything green offers, greenlets, both generators
+// (stackful and stackless) and the hub (gevent's model; its opt-in Asio
+// header green/hub/asio.hpp is not included). Link green::green, which links every green
 // library, with it.
 //
 //   #include <green/green.hpp>
@@ -15,6 +16,7 @@
 #include "green/generator.hpp"
 #include "green/generator_common.hpp"
 #include "green/greenlet.hpp"
+#include "green/hub.hpp"
 #include "green/stack.hpp"
 #include "green/stackless.hpp"
 #include "green/value.hpp"

@@ -94,6 +94,11 @@ if(NOT EXISTS ${_cmake_app})
   set(_cmake_app ${_cmake_build}/${BUILD_TYPE}/app)  # multi-config generators
 endif()
 _run_consumer("run the CMake consumer" ${_cmake_app})
+set(_hub_app ${_cmake_build}/app_hub)
+if(NOT EXISTS ${_hub_app})
+  set(_hub_app ${_cmake_build}/${BUILD_TYPE}/app_hub)
+endif()
+_run("run the CMake hub consumer" ${_hub_app})
 
 # 2. pkg-config consumer: c++ -std=c++20 main.cpp $(pkg-config --cflags --libs green).
 find_program(_pkg_config pkg-config REQUIRED)

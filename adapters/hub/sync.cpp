@@ -1,0 +1,205 @@
+// timeout, event and async_result (docs/semantics.md H4, H5).
+
+#include <algorithm>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
+#include "hub_state.hpp"
+
+namespace green {
+
+namespace detail {
+
+struct timeout_core {
+  hub_state* h = nullptr;
+  greenlet_state* target = nullptr;
+  std::uint64_t timer = 0;
+  std::optional<duration> length;
+  std::exception_ptr custom;
+  bool expired = false;
+};
+
+void throw_detached_timeout() { throw timeout::detached(); }
+
+void event_set(event_core& e) {
+  e.flag = true;
+  if (e.waiters.empty() || e.notify_scheduled) return;
+  e.notify_scheduled = true;
+  // H5.1: woken FIFO, from the hub, each running until it blocks; a wait()
+  // that arrives meanwhile queues behind them.
+  e.owner->schedule([keep = e.shared_from_this()] {
+    event_core& ev = *keep;
+    while (!ev.waiters.empty()) {
+      wait_slot* s = ev.waiters.front();
+      ev.waiters.pop_front();
+      ev.owner->resume_now(*s, true);
+    }
+    ev.notify_scheduled = false;
+  });
+}
+
+bool event_wait(event_core& e, std::optional<duration> timeout, const void* object,
+                const char* what) {
+  check_owner(e.owner, what);
+  if (e.flag && !e.notify_scheduled) return true;
+  hub_state& h = *e.owner;
+  wait_slot s;
+  s.what = what;
+  s.object = object;
+  std::uint64_t timer = 0;
+  struct cleanup {
+    event_core& e;
+    hub_state& h;
+    wait_slot& s;
+    std::uint64_t& timer;
+    ~cleanup() {
+      auto it = std::find(e.waiters.begin(), e.waiters.end(), &s);
+      if (it != e.waiters.end()) e.waiters.erase(it);
+      if (timer != 0) h.cancel_timer(timer);
+    }
+  } guard{e, h, s, timer};
+  h.block(s, [&] {
+    e.waiters.push_back(&s);
+    if (timeout) timer = h.add_timer(h.now() + *timeout, [&h, &s] { h.wake(s, nullptr, false); });
+  });
+  return s.result;
+}
+
+}  // namespace detail
+
+// ---- timeout ----
+
+timeout::timeout(std::optional<duration> d) : timeout(d, std::exception_ptr()) {}
+
+timeout::timeout(std::optional<duration> d, std::exception_ptr ex)
+    : core_(std::make_shared<detail::timeout_core>()), owner_(true) {
+  core_->length = d;
+  core_->custom = std::move(ex);
+  if (!d) return;  // never fires (gevent: Timeout(None))
+  detail::hub_state& h = get_hub().state();
+  if (greenlet::current() == h.hub_g) {
+    throw error(
+        "green: a timeout cannot be started in the hub (a rawlink or hub callback), "
+        "which never blocks; start it in the greenlet that waits");
+  }
+  core_->h = &h;
+  core_->target = greenlet::current().native_handle();
+  std::weak_ptr<detail::timeout_core> weak = core_;
+  core_->timer = h.add_timer(h.now() + std::max(*d, duration::zero()), [weak] {
+    auto c = weak.lock();
+    if (!c) return;
+    c->timer = 0;
+    c->expired = true;
+    std::exception_ptr ex = c->custom;
+    if (!ex) {
+      timeout signal;
+      signal.core_ = c;
+      ex = std::make_exception_ptr(signal);
+    }
+    // H4.2: thrown at the blocking point, or at the next one if the
+    // greenlet's resume is already queued.
+    c->h->throw_to(c->target, std::move(ex), c.get());
+  });
+}
+
+timeout::timeout(const timeout& other) noexcept : core_(other.core_), owner_(false) {}
+
+timeout::~timeout() {
+  if (!owner_ || !core_ || core_->h == nullptr) return;
+  if (detail::current_hub() != core_->h) return;  // the hub is gone
+  cancel();
+  core_->h->drop_pending(core_->target, core_.get());
+}
+
+void timeout::cancel() noexcept {
+  if (!core_ || core_->h == nullptr || core_->timer == 0) return;
+  if (detail::current_hub() == core_->h) core_->h->cancel_timer(core_->timer);
+  core_->timer = 0;
+}
+bool timeout::pending() const noexcept { return core_ && core_->timer != 0; }
+bool timeout::expired() const noexcept { return core_ && core_->expired; }
+std::optional<duration> timeout::length() const noexcept {
+  return core_ ? core_->length : std::nullopt;
+}
+timeout timeout::detached() { return timeout(); }
+
+// ---- event ----
+
+event::event() : core_(std::make_shared<detail::event_core>(&get_hub().state())) {}
+event::~event() = default;
+void event::set() {
+  detail::check_owner(core_->owner, "this event");
+  detail::event_set(*core_);
+}
+void event::clear() {
+  detail::check_owner(core_->owner, "this event");
+  core_->flag = false;
+}
+bool event::is_set() const noexcept { return core_->flag; }
+bool event::wait(std::optional<duration> timeout) {
+  return detail::event_wait(*core_, timeout, this, "event");
+}
+
+// ---- async_result ----
+
+namespace detail {
+
+async_core::async_core()
+    : owner_(&get_hub().state()), event_(std::make_shared<event_core>(owner_)) {
+  remote_ = owner_->remote;
+}
+async_core::~async_core() = default;
+
+std::unique_lock<std::mutex> async_core::begin_set() {
+  std::unique_lock<std::mutex> lock(mtx);
+  if (set_) {
+    throw green::error(
+        "green: async_result is set once; it was already set (create a new one for "
+        "the next value)");
+  }
+  return lock;
+}
+
+void async_core::publish(std::unique_lock<std::mutex> lock) {
+  set_ = true;
+  lock.unlock();
+  if (current_hub() == owner_) {
+    notify_local();
+    return;
+  }
+  // H5.2: from another thread, the wake-up is posted to the owning hub's
+  // io_context (thread safe); dropped if that hub is gone.
+  std::lock_guard<std::mutex> g(remote_->mtx);
+  if (remote_->io != nullptr) {
+    boost::asio::post(*remote_->io, [self = shared_from_this()] { self->notify_local(); });
+  }
+}
+
+void async_core::notify_local() { event_set(*event_); }
+
+bool async_core::wait(std::optional<duration> timeout) {
+  check_owner(owner_, "this async_result");
+  if (ready()) return true;
+  // H5.3: another thread may set it: the hub must not raise loop_exit.
+  owner_->external_waits.fetch_add(1, std::memory_order_relaxed);
+  struct dec {
+    hub_state* h;
+    ~dec() { h->external_waits.fetch_sub(1, std::memory_order_relaxed); }
+  } guard{owner_};
+  event_wait(*event_, timeout, this, "async_result");
+  return ready();
+}
+
+bool async_core::ready() const noexcept {
+  std::lock_guard<std::mutex> g(mtx);
+  return set_;
+}
+std::exception_ptr async_core::exception() const {
+  std::lock_guard<std::mutex> g(mtx);
+  return error;
+}
+
+}  // namespace detail
+
+}  // namespace green

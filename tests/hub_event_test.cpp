@@ -1,0 +1,133 @@
+// event and async_result: docs/semantics.md H5, following gevent's
+// src/gevent/tests/test__event.py (TestEvent, TestAsyncResult).
+#define BOOST_TEST_MODULE hub_event
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "green/hub.hpp"
+#include "support/hub_fixture.hpp"
+
+using namespace std::chrono_literals;
+
+BOOST_FIXTURE_TEST_SUITE(hub_event, green::test::hub_check)
+
+// H5.1: waiters wake FIFO.
+BOOST_AUTO_TEST_CASE(event_waiters_wake_in_fifo_order) {
+  green::event e;
+  std::vector<int> trace;
+  std::vector<green::task_base> ws;
+  for (int i = 0; i < 4; ++i)
+    ws.push_back(green::spawn([&, i] {
+      e.wait();
+      trace.push_back(i);
+    }));
+  green::sleep();
+  e.set();
+  green::joinall(ws);
+  BOOST_CHECK((trace == std::vector<int>{0, 1, 2, 3}));
+}
+
+// test__event.py test_set_and_clear: set then clear still wakes with true.
+BOOST_AUTO_TEST_CASE(a_wait_returns_true_if_the_event_was_set_even_if_cleared_before_it_ran) {
+  green::event e;
+  std::optional<bool> got;
+  auto w = green::spawn([&] { got = e.wait(); });
+  green::sleep();
+  e.set();
+  e.clear();
+  w.join();
+  BOOST_CHECK(got == true);
+  BOOST_CHECK(!e.is_set());
+}
+
+// H5.1, gevent 1.15 item 14 contract: wait(timeout) returns false, never throws.
+BOOST_AUTO_TEST_CASE(a_timed_wait_returns_false_on_timeout) {
+  green::event e;
+  BOOST_CHECK(!e.wait(1s));
+  BOOST_CHECK(!e.wait(0s));
+  e.set();
+  BOOST_CHECK(e.wait(0s));
+}
+
+// gevent 1.15 item 10: a wait on a set event still queues behind the waiters
+// being woken.
+BOOST_AUTO_TEST_CASE(a_wait_on_a_set_event_runs_after_the_blocked_waiters_being_woken) {
+  green::event e;
+  std::vector<std::string> trace;
+  auto w = green::spawn([&] {
+    e.wait();
+    trace.push_back("blocked waiter");
+  });
+  green::sleep();
+  e.set();
+  e.wait();
+  trace.push_back("late waiter");
+  w.join();
+  BOOST_CHECK((trace == std::vector<std::string>{"blocked waiter", "late waiter"}));
+}
+
+BOOST_AUTO_TEST_CASE(
+    async_result_get_returns_the_value_or_rethrows_and_wait_returns_nothing_on_failure) {
+  green::async_result<int> ok;
+  auto s = green::spawn([&] { ok.set(5); });
+  BOOST_CHECK_EQUAL(ok.get(), 5);
+  BOOST_CHECK(ok.successful());
+  BOOST_CHECK(ok.wait() == 5);
+  green::async_result<int> bad;
+  bad.set_exception(std::make_exception_ptr(std::runtime_error("no")));
+  BOOST_CHECK_THROW(bad.get(), std::runtime_error);
+  BOOST_CHECK(!bad.wait().has_value());
+  BOOST_CHECK_THROW(ok.set(6), green::error);
+  green::async_result<int> never;
+  BOOST_CHECK(!never.wait(1s).has_value());
+  BOOST_CHECK_THROW(never.get(1s), green::timeout);
+  s.join();
+}
+
+// H5.2, H5.3: set from another thread, while the hub keeps running greenlets.
+BOOST_AUTO_TEST_CASE(async_result_set_from_another_thread_wakes_the_waiter) {
+  green::async_result<std::string> r;
+  int ticks = 0;
+  std::atomic<bool> ticked{false};
+  auto ticker = green::spawn([&] {
+    while (!r.ready()) {
+      ++ticks;
+      ticked = true;
+      green::sleep();
+    }
+  });
+  // The worker sets the result only once the ticker has run, so main is
+  // surely blocked in get() by then (no timing involved).
+  std::thread worker([&] {
+    while (!ticked) std::this_thread::yield();
+    r.set("from the worker");
+  });
+  BOOST_CHECK_EQUAL(r.get(), "from the worker");
+  worker.join();
+  ticker.join();
+  BOOST_CHECK(ticks >= 1);
+}
+
+// H1.9: hub objects are bound to their thread.
+BOOST_AUTO_TEST_CASE(using_an_event_from_another_thread_is_an_error) {
+  green::event e;
+  std::string message;
+  std::thread other([&] {
+    try {
+      e.set();
+    } catch (const green::error& ex) {
+      message = ex.what();
+    }
+  });
+  other.join();
+  BOOST_CHECK(message.find("another thread") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
