@@ -223,13 +223,15 @@ void last_reference_gone(greenlet_state* g) noexcept {
 
 void destroy_state(greenlet_state* g) noexcept {
   thread_record* owner = g->thread.load(std::memory_order_acquire);
-  g->ctx.retire();
+  // std::exit() was called on this greenlet's stack: its thread's green
+  // state is gone, and a static handle to it is being destroyed. Never unmap
+  // the stack we run on, nor retire the context we run in (under TSan that
+  // destroys the running fiber); the process is ending, so both are leaked.
+  const bool running_here = g->stack && g->ctx.running_on();
+  if (!running_here) g->ctx.retire();
   if (g->stack) {
     thread_state* ts = tls_state;
-    if (g->ctx.running_on()) {
-      // std::exit() was called on this greenlet's stack: its thread's green
-      // state is gone, and a static handle to it is being destroyed. Never
-      // unmap the stack we run on; the process is ending, so it is leaked.
+    if (running_here) {
       g->stack = stack_block{};
     } else if (ts != nullptr && ts->rec == owner) {
       ts->pool.release(g->stack);
