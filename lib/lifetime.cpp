@@ -107,21 +107,18 @@ namespace {
   // and its stack, with the exception objects in flight on it, would be
   // dropped half unwound. Resume it until it has finished unwinding; its
   // switch returns an empty value.
-  for (int resumes = 0; g->state.load(std::memory_order_relaxed) == status::active &&
-                        g->refs.load(std::memory_order_acquire) == 1 && g->ctx.unwinding();
+  for (int resumes = 0;
+       resumes < kMaxUnwindResumes && g->state.load(std::memory_order_relaxed) == status::active &&
+       g->refs.load(std::memory_order_acquire) == 1 && g->ctx.unwinding();
        ++resumes) {
-    if (resumes == 0 || resumes == kMaxUnwindResumes) {
+    if (resumes == 0) {
       std::fprintf(stderr,
-                   resumes == 0
-                       ? "green: %s switched away while greenlet_exit was unwinding it (a "
-                         "destructor or handler switched during the kill); no handle to it is "
-                         "left, so it is resumed, with an empty value, until it has unwound. Do "
-                         "not switch away from a greenlet that is being killed.\n"
-                       : "green: %s still switches away while unwinding after %d resumes; it is "
-                         "kept, with its stack, until its thread exits.\n",
-                   describe(g).c_str(), resumes);
+                   "green: %s switched away while greenlet_exit was unwinding it (a destructor "
+                   "or handler switched during the kill); no handle to it is left, so it is "
+                   "resumed, with an empty value, until it has unwound. Do not switch away from "
+                   "a greenlet that is being killed.\n",
+                   describe(g).c_str());
     }
-    if (resumes == kMaxUnwindResumes) break;
     try {
       do_switch(ts, g, nullptr, nullptr);
     } catch (...) {
@@ -134,7 +131,11 @@ namespace {
   g->link_local = old_local;
   if (g->state.load(std::memory_order_relaxed) == status::active &&
       g->refs.load(std::memory_order_acquire) == 1) {
-    if (g->ctx.unwinding()) {  // reported above
+    if (g->ctx.unwinding()) {
+      std::fprintf(stderr,
+                   "green: %s still switches away while unwinding after %d resumes; it is "
+                   "kept, with its stack, until its thread exits.\n",
+                   describe(g).c_str(), kMaxUnwindResumes);
       ts.zombies.push_back(g);
       return;
     }
