@@ -153,21 +153,6 @@ BOOST_AUTO_TEST_CASE(killall_throws_timeout_when_a_task_survives) {
   stubborn.join();
 }
 
-BOOST_AUTO_TEST_CASE(kill_never_throws_at_the_caller_even_when_the_caller_is_timed_out) {
-  auto stubborn = green::spawn([] {
-    try {
-      green::sleep(10s);
-    } catch (const green::greenlet_exit&) {
-      green::sleep(10s);
-    }
-  });
-  green::sleep();
-  bool finished = green::within(1s, [&] { stubborn.kill(); });
-  // The timeout aimed at main expired inside kill(), which swallowed it.
-  BOOST_CHECK(finished);
-  stubborn.join();
-}
-
 BOOST_AUTO_TEST_CASE(destroy_hub_unwinds_every_blocked_task) {
   int unwound = 0;
   struct on_exit {
@@ -232,6 +217,75 @@ BOOST_AUTO_TEST_CASE(a_task_that_blocks_again_while_its_hub_is_destroyed_gets_an
   BOOST_REQUIRE_EQUAL(reports.size(), 1u);
   BOOST_CHECK(reports[0].find("while the hub is being destroyed") != std::string::npos);
   green::make_hub({.virtual_clock = true});
+}
+
+// H3.5: kill never throws on the target's account, but the caller can still be
+// killed or timed out while it waits in a blocking kill (gevent's kill joins
+// without catching): nothing aimed at the killer is lost.
+BOOST_AUTO_TEST_CASE(a_killer_waiting_in_a_blocking_kill_can_itself_be_killed) {
+  std::vector<std::string> trace;
+  auto stubborn = green::spawn([&] {
+    for (;;) {
+      try {
+        green::sleep(3600s);
+      } catch (const green::greenlet_exit&) {
+        trace.push_back("stubborn survives");
+      }
+    }
+  });
+  auto killer = green::spawn([&] {
+    struct on_exit {
+      std::vector<std::string>& t;
+      ~on_exit() { t.push_back("killer unwound"); }
+    } guard{trace};
+    stubborn.kill();  // blocks: stubborn never dies
+    trace.push_back("killer went on");
+  });
+  green::sleep(1s);
+  killer.kill();
+  BOOST_CHECK(killer.ready() && killer.exited());
+  BOOST_CHECK((trace == std::vector<std::string>{"stubborn survives", "killer unwound"}));
+  stubborn.kill(std::runtime_error("stop"));
+  BOOST_CHECK(stubborn.ready());
+}
+
+// gevent's kill joins without catching: a timeout aimed at the killer
+// expires inside kill() and propagates (it was swallowed before, and the
+// killer's own deadline was lost).
+BOOST_AUTO_TEST_CASE(a_timeout_aimed_at_the_killer_propagates_out_of_a_blocking_kill) {
+  auto stubborn = green::spawn([] {
+    for (;;) {
+      try {
+        green::sleep(3600s);
+      } catch (const green::greenlet_exit&) {
+      }
+    }
+  });
+  green::sleep();
+  bool finished = green::within(5s, [&] { stubborn.kill(); });
+  BOOST_CHECK(!finished);
+  BOOST_CHECK(!stubborn.ready());
+  stubborn.kill(std::runtime_error("stop"));
+  BOOST_CHECK(stubborn.ready());
+}
+
+// H1.9: a task belongs to its thread's hub; a kill from another thread is a
+// misuse reported at the caller, not a silent no-op.
+BOOST_AUTO_TEST_CASE(killing_a_task_from_another_thread_is_an_error_and_kills_nothing) {
+  auto t = green::spawn([] { green::sleep(1s); });
+  std::string message;
+  std::thread other([&] {
+    try {
+      t.kill();
+    } catch (const green::error& e) {
+      message = e.what();
+    }
+  });
+  other.join();
+  BOOST_CHECK(message.find("another thread") != std::string::npos);
+  BOOST_CHECK(!t.ready());
+  t.join();
+  BOOST_CHECK(t.successful() && !t.exited());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -218,41 +218,39 @@ bool task_base::join(std::optional<duration> timeout) const {
   return core_->done;
 }
 
-void task_base::kill(std::exception_ptr ex, bool block,
-                     std::optional<duration> timeout) const noexcept {
-  try {
-    detail::task_core& c = *core_;
-    if (c.done) return;
-    detail::check_owner(c.owner, "this task");
-    detail::hub_state& h = *c.owner;
-    if (!ex) ex = std::make_exception_ptr(greenlet_exit());
-    if (!c.started) {
-      // H3.6: never runs; finished at once, links still fire.
-      bool is_exit = false;
-      try {
-        std::rethrow_exception(ex);
-      } catch (const greenlet_exit&) {
-        is_exit = true;
-      } catch (...) {
-      }
-      c.result = is_exit ? detail::task_core::outcome::exited : detail::task_core::outcome::failed;
-      c.error = ex;
-      h.finish_task(c);
-      return;
+void task_base::kill(std::exception_ptr ex, bool block, std::optional<duration> timeout) const {
+  detail::task_core& c = *core_;
+  // H1.9: a misuse, reported before anything of the task is read.
+  detail::check_owner(c.owner, "this task");
+  if (c.done) return;
+  detail::hub_state& h = *c.owner;
+  if (!ex) ex = std::make_exception_ptr(greenlet_exit());
+  if (!c.started) {
+    // H3.6: never runs; finished at once, links still fire.
+    bool is_exit = false;
+    try {
+      std::rethrow_exception(ex);
+    } catch (const greenlet_exit&) {
+      is_exit = true;
+    } catch (...) {
     }
-    // H3.5: delivered through the hub at its blocking point.
-    detail::greenlet_state* target = c.g.native_handle();
-    std::weak_ptr<detail::task_core> weak = core_;
-    h.schedule([&h, weak, target, ex] {
-      auto t = weak.lock();
-      if (t && !t->done) h.throw_to(target, ex, nullptr);
-    });
-    if (!block || greenlet::current() == h.hub_g || greenlet::current() == c.g) return;
-    join(timeout);
-  } catch (...) {
-    // kill never throws at the caller (gevent); a timeout or kill aimed at
-    // the caller while it waited is dropped here, as gevent's kill does.
+    c.result = is_exit ? detail::task_core::outcome::exited : detail::task_core::outcome::failed;
+    c.error = ex;
+    h.finish_task(c);
+    return;
   }
+  // H3.5: delivered through the hub at its blocking point.
+  detail::greenlet_state* target = c.g.native_handle();
+  std::weak_ptr<detail::task_core> weak = core_;
+  h.schedule([&h, weak, target, ex] {
+    auto t = weak.lock();
+    if (t && !t->done) h.throw_to(target, ex, nullptr);
+  });
+  if (!block || greenlet::current() == h.hub_g || greenlet::current() == c.g) return;
+  // Nothing the target does reaches the caller (join never throws on its
+  // account); what is aimed at the caller while it waits (a kill, a timeout)
+  // propagates, as out of gevent's kill, so that it is never lost.
+  join(timeout);
 }
 
 std::vector<task_base> joinall(const std::vector<task_base>& tasks, std::optional<duration> timeout,

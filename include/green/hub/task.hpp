@@ -174,13 +174,15 @@ class GREEN_API task_base {
   // kill() throws `ex` (greenlet_exit if empty) into the task at its blocking
   // point, through the hub. A task that has not started never runs: it is
   // finished at once (links still fire). With `block`, waits up to `timeout`
-  // for it to finish. Never throws at the caller, also from the hub (where
-  // it does not block).
+  // for it to finish. Nothing the task does is thrown at the caller, also
+  // from the hub (where it does not block).
+  // Throws: green::error from another thread; while it waits (block), a
+  //         kill or timeout aimed at the caller itself (gevent).
   void kill(std::exception_ptr ex = nullptr, bool block = true,
-            std::optional<duration> timeout = std::nullopt) const noexcept;
+            std::optional<duration> timeout = std::nullopt) const;
   template <detail::exception_object E>
   requires(!std::is_same_v<std::remove_cvref_t<E>, std::nullptr_t>) void kill(
-      E&& ex, bool block = true, std::optional<duration> timeout = std::nullopt) const noexcept {
+      E&& ex, bool block = true, std::optional<duration> timeout = std::nullopt) const {
     kill(std::make_exception_ptr(std::forward<E>(ex)), block, timeout);
   }
 
