@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -128,6 +129,54 @@ BOOST_AUTO_TEST_CASE(using_an_event_from_another_thread_is_an_error) {
   });
   other.join();
   BOOST_CHECK(message.find("another thread") != std::string::npos);
+}
+
+// H5.4: destroying an event while greenlets wait on it wakes each of them
+// with a green::error that says so, instead of leaving them waiting on freed
+// memory (before: heap-use-after-free under ASan when the waiter unwound).
+BOOST_AUTO_TEST_CASE(destroying_an_event_with_waiters_wakes_them_with_an_error) {
+  auto ev = std::make_unique<green::event>();
+  std::vector<std::string> seen;
+  auto waiter = [&] {
+    try {
+      ev->wait();
+      seen.push_back("returned");
+    } catch (const green::error& e) {
+      seen.push_back(e.what());
+    }
+  };
+  auto a = green::spawn(waiter);
+  auto b = green::spawn(waiter);
+  green::sleep();
+  ev.reset();
+  green::joinall({a, b});
+  BOOST_REQUIRE_EQUAL(seen.size(), 2u);
+  for (const auto& m : seen) BOOST_CHECK(m.find("destroyed while") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_an_event_whose_waiters_are_being_woken_loses_no_wake) {
+  auto ev = std::make_unique<green::event>();
+  int woke = 0;
+  auto a = green::spawn([&] { woke += ev->wait() ? 1 : 0; });
+  green::sleep();
+  ev->set();
+  ev.reset();  // the wake-up was already queued: it is delivered
+  a.join();
+  BOOST_CHECK_EQUAL(woke, 1);
+}
+
+// H5.4: a greenlet blocked in get() on a handle that is destroyed meanwhile
+// (another copy sets it) reads nothing freed.
+BOOST_AUTO_TEST_CASE(an_async_result_handle_destroyed_during_get_still_delivers) {
+  auto r = std::make_unique<green::async_result<int>>();
+  int got = 0;
+  auto t = green::spawn([&] { got = r->get(); });
+  green::sleep();
+  green::async_result<int> copy = *r;
+  r.reset();
+  copy.set(5);
+  t.join();
+  BOOST_CHECK_EQUAL(got, 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

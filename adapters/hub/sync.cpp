@@ -43,6 +43,9 @@ bool event_wait(event_core& e, std::optional<duration> timeout, const void* obje
                 const char* what) {
   check_owner(e.owner, what);
   if (e.flag && !e.notify_scheduled) return true;
+  // H5.4: the waiter's cleanup touches `e` after the owner may have destroyed
+  // the event; the core lives until the last waiter is gone.
+  std::shared_ptr<event_core> keep = e.shared_from_this();
   hub_state& h = *e.owner;
   wait_slot s;
   s.what = what;
@@ -127,7 +130,20 @@ timeout timeout::detached() { return timeout(); }
 // ---- event ----
 
 event::event() : core_(std::make_shared<detail::event_core>(&get_hub().state())) {}
-event::~event() = default;
+event::~event() {
+  detail::event_core& e = *core_;
+  // H5.4: a wake-up set() already queued is delivered (it holds the core);
+  // the others would wait on an event that can no longer be set.
+  if (e.notify_scheduled || e.waiters.empty() || detail::current_hub() != e.owner) return;
+  auto gone = std::make_exception_ptr(
+      error("green: the event this greenlet waited on was destroyed while it waited; keep an event "
+            "alive until its waiters are done, or set() it before destroying it"));
+  while (!e.waiters.empty()) {
+    detail::wait_slot* s = e.waiters.front();
+    e.waiters.pop_front();
+    e.owner->wake(*s, gone);
+  }
+}
 void event::set() {
   detail::check_owner(core_->owner, "this event");
   detail::event_set(*core_);

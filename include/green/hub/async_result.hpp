@@ -101,11 +101,14 @@ class async_result {
   // value or rethrows the exception.
   // Throws: green::timeout if it is not set in time (gevent).
   T get(bool block = true, std::optional<duration> timeout = std::nullopt) const {
-    if (!ready() && (!block || !s_->wait(timeout))) detail::throw_detached_timeout();
-    if (auto e = s_->exception()) std::rethrow_exception(e);
+    // H5.4: the call keeps the state alive, also if this handle is destroyed
+    // while it waits.
+    auto s = s_;
+    if (!s->ready() && (!block || !s->wait(timeout))) detail::throw_detached_timeout();
+    if (auto e = s->exception()) std::rethrow_exception(e);
     if constexpr (!std::is_void_v<T>) {
-      std::lock_guard<std::mutex> g(s_->mtx);
-      return *s_->value;
+      std::lock_guard<std::mutex> g(s->mtx);
+      return *s->value;
     }
   }
   T get(std::optional<duration> timeout) const { return get(true, timeout); }
@@ -114,12 +117,13 @@ class async_result {
   // one (for async_result<void>: whether it was set successfully); nothing
   // on timeout or exception (gevent: None).
   auto wait(std::optional<duration> timeout = std::nullopt) const {
-    const bool ok = ready() || s_->wait(timeout);
+    auto s = s_;  // H5.4, as in get()
+    const bool ok = s->ready() || s->wait(timeout);
     if constexpr (std::is_void_v<T>) {
-      return ok && !s_->exception();
+      return ok && !s->exception();
     } else {
-      std::lock_guard<std::mutex> g(s_->mtx);
-      return ok && !s_->error ? s_->value : std::optional<T>{};
+      std::lock_guard<std::mutex> g(s->mtx);
+      return ok && !s->error ? s->value : std::optional<T>{};
     }
   }
 
