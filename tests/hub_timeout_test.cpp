@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -144,6 +145,32 @@ BOOST_AUTO_TEST_CASE(get_on_an_unfinished_task_without_blocking_throws_a_detache
     BOOST_CHECK(e != mine);
   }
   t.join();
+}
+
+// H4.6: a timeout kept alive past its greenlet (here on the heap) never
+// throws into another greenlet, even one built at the dead one's address.
+// Before: its expiry was kept as pending for the dead greenlet's address, and
+// the next task allocated there was hit by it at its first block.
+BOOST_AUTO_TEST_CASE(a_timeout_outliving_its_greenlet_never_hits_another_greenlet) {
+  std::vector<std::unique_ptr<green::timeout>> kept;
+  int hit = 0, finished = 0;
+  for (int round = 0; round < 20; ++round) {
+    auto t = green::spawn([&] { kept.push_back(std::make_unique<green::timeout>(1s)); });
+    t.join();
+    green::sleep(2s);  // the kept timeout expires: its greenlet is dead
+    auto next = green::spawn([&] {
+      try {
+        green::sleep(1ms);
+        ++finished;
+      } catch (const green::timeout&) {
+        ++hit;
+      }
+    });
+    next.join();
+  }
+  BOOST_CHECK_EQUAL(hit, 0);
+  BOOST_CHECK_EQUAL(finished, 20);
+  for (const auto& t : kept) BOOST_CHECK(t->expired());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,6 +14,9 @@ namespace detail {
 struct timeout_core {
   hub_state* h = nullptr;
   greenlet_state* target = nullptr;
+  // H4.6: held while armed, so that the target's address is not reused by
+  // another greenlet before the expiry is delivered or dropped.
+  std::optional<greenlet> target_ref;
   std::uint64_t timer = 0;
   std::optional<duration> length;
   std::exception_ptr custom;
@@ -87,13 +90,16 @@ timeout::timeout(std::optional<duration> d, std::exception_ptr ex)
         "which never blocks; start it in the greenlet that waits");
   }
   core_->h = &h;
-  core_->target = greenlet::current().native_handle();
+  core_->target_ref = greenlet::current();
+  core_->target = core_->target_ref->native_handle();
   std::weak_ptr<detail::timeout_core> weak = core_;
   core_->timer = h.add_timer(h.now() + std::max(*d, duration::zero()), [weak] {
     auto c = weak.lock();
     if (!c) return;
     c->timer = 0;
     c->expired = true;
+    std::optional<greenlet> target = std::exchange(c->target_ref, std::nullopt);
+    if (!target || target->dead()) return;  // H4.6: its greenlet is gone
     std::exception_ptr ex = c->custom;
     if (!ex) {
       timeout signal;
@@ -117,7 +123,10 @@ timeout::~timeout() {
 
 void timeout::cancel() noexcept {
   if (!core_ || core_->h == nullptr || core_->timer == 0) return;
-  if (detail::current_hub() == core_->h) core_->h->cancel_timer(core_->timer);
+  if (detail::current_hub() == core_->h) {
+    core_->h->cancel_timer(core_->timer);
+    core_->target_ref.reset();
+  }
   core_->timer = 0;
 }
 bool timeout::pending() const noexcept { return core_ && core_->timer != 0; }
