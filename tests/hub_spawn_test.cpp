@@ -205,4 +205,49 @@ BOOST_AUTO_TEST_CASE(spawn_records_its_call_site_and_a_lone_statement_spawns) {
   BOOST_TEST(std::string(t.spawned_at().file).find("hub_spawn_test.cpp") != std::string::npos);
 }
 
+// H3.11: a handle is a reference; the call keeps the task alive, so a join
+// or get on a handle that is destroyed while it waits (here: the vector that
+// holds it grows) reads nothing freed. Before: heap-use-after-free under ASan.
+BOOST_AUTO_TEST_CASE(join_and_get_on_a_handle_destroyed_while_they_wait_are_safe) {
+  std::vector<green::task<int>> tasks;
+  tasks.push_back(green::spawn([] {
+    green::sleep(1s);
+    return 7;
+  }));
+  int got = 0;
+  bool joined = false;
+  auto joiner = green::spawn([&] { joined = tasks[0].join(); });
+  auto getter = green::spawn([&] { got = tasks[0].get(); });
+  green::sleep();
+  for (int i = 0; i < 64; ++i) tasks.push_back(green::spawn([] { return 0; }));
+  green::joinall({joiner, getter});
+  BOOST_CHECK(joined);
+  BOOST_CHECK_EQUAL(got, 7);
+  for (auto& t : tasks) t.join();
+}
+
+// H3.11: an empty handle (default-constructed or moved from) is a misuse that
+// says so, never a null dereference.
+BOOST_AUTO_TEST_CASE(an_empty_task_handle_throws_a_green_error_naming_the_misuse) {
+  green::task<int> empty;
+  BOOST_CHECK(!empty);
+  BOOST_CHECK(!empty.ready());
+  BOOST_CHECK(!empty.started());
+  BOOST_CHECK(!empty.successful());
+  BOOST_CHECK(empty.exception() == nullptr);
+  auto says_empty = [](const green::error& e) {
+    return std::string(e.what()).find("empty task handle") != std::string::npos;
+  };
+  BOOST_CHECK_EXCEPTION(empty.join(), green::error, says_empty);
+  BOOST_CHECK_EXCEPTION(empty.get(), green::error, says_empty);
+  BOOST_CHECK_EXCEPTION(empty.kill(), green::error, says_empty);
+  BOOST_CHECK_EXCEPTION(empty.rawlink([](const green::task_base&) {}), green::error, says_empty);
+  BOOST_CHECK_EXCEPTION(empty.name(), green::error, says_empty);
+  BOOST_CHECK(!empty.unlink(1));
+  auto t = green::spawn([] { return 1; });
+  auto moved = std::move(t);
+  BOOST_CHECK_EXCEPTION(t.join(), green::error, says_empty);
+  BOOST_CHECK_EQUAL(moved.get(), 1);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

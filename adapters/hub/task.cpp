@@ -137,23 +137,36 @@ void throw_not_callable() {
   throw error("green: spawn() needs a callable, got an empty function; gevent: TypeError");
 }
 
+void throw_empty_task() {
+  throw error(
+      "green: this is an empty task handle (default-constructed or moved from); assign it "
+      "what spawn() returns before using it");
+}
+
 }  // namespace detail
 
-bool task_base::ready() const noexcept { return core_->done; }
-bool task_base::started() const noexcept { return core_->started; }
+// H3.11: the queries of an empty handle answer "no"; everything else throws.
+const std::shared_ptr<detail::task_core>& task_base::checked() const {
+  if (!core_) detail::throw_empty_task();
+  return core_;
+}
+
+bool task_base::ready() const noexcept { return core_ && core_->done; }
+bool task_base::started() const noexcept { return core_ && core_->started; }
 bool task_base::successful() const noexcept {
-  return core_->done && core_->result != detail::task_core::outcome::failed;
+  return core_ && core_->done && core_->result != detail::task_core::outcome::failed;
 }
 bool task_base::exited() const noexcept {
-  return core_->result == detail::task_core::outcome::exited;
+  return core_ && core_->result == detail::task_core::outcome::exited;
 }
 std::exception_ptr task_base::exception() const noexcept {
-  return core_->result == detail::task_core::outcome::failed ? core_->error : nullptr;
+  return core_ && core_->result == detail::task_core::outcome::failed ? core_->error : nullptr;
 }
-std::string task_base::name() const { return core_->g.name(); }
-void task_base::set_name(std::string_view n) const { core_->g.set_name(n); }
+std::string task_base::name() const { return checked()->g.name(); }
+void task_base::set_name(std::string_view n) const { checked()->g.set_name(n); }
 
 std::uint64_t task_base::add_link(detail::link_kind kind, callback cb) const {
+  checked();
   detail::check_owner(core_->owner, "this task");
   const std::uint64_t id = core_->next_link++;
   core_->links.push_back(detail::task_link{id, kind, std::move(cb)});
@@ -179,6 +192,9 @@ std::uint64_t task_base::rawlink(callback cb) const {
   return add_link(detail::link_kind::raw, std::move(cb));
 }
 bool task_base::unlink(std::uint64_t id) const noexcept {
+  // An empty handle, or another thread's task (whose links only its hub may
+  // touch), has no link to remove.
+  if (!core_ || detail::current_hub() != core_->owner) return false;
   auto& l = core_->links;
   auto it =
       std::find_if(l.begin(), l.end(), [id](const detail::task_link& x) { return x.id == id; });
@@ -188,17 +204,21 @@ bool task_base::unlink(std::uint64_t id) const noexcept {
 }
 
 bool task_base::join(std::optional<duration> timeout) const {
-  detail::check_owner(core_->owner, "this task");
-  if (core_->done) return true;
-  detail::hub_state& h = *core_->owner;
-  if (greenlet::current() == core_->g) {
+  // H3.11: `self` keeps the task, and is what the cleanup uses, also if this
+  // handle is destroyed while the caller waits.
+  const task_base self(checked());
+  detail::task_core& core = *self.core_;
+  detail::check_owner(core.owner, "this task");
+  if (core.done) return true;
+  detail::hub_state& h = *core.owner;
+  if (greenlet::current() == core.g) {
     throw error(
         "green: a task cannot join itself (it would wait forever); gevent: the join "
         "would block forever");
   }
   detail::wait_slot s;
   s.what = "join of";
-  s.joined = core_.get();
+  s.joined = &core;
   std::uint64_t link = 0, timer = 0;
   struct cleanup {
     const task_base& t;
@@ -209,17 +229,19 @@ bool task_base::join(std::optional<duration> timeout) const {
       if (link != 0) t.unlink(link);
       if (timer != 0) h.cancel_timer(timer);
     }
-  } guard{*this, h, link, timer};
+  } guard{self, h, link, timer};
   h.block(s, [&] {
     // H3.8: the waiter is a link, so it wakes in registration order.
-    link = add_link(detail::link_kind::waiter, [&h, &s](const task_base&) { h.resume_now(s); });
+    link =
+        self.add_link(detail::link_kind::waiter, [&h, &s](const task_base&) { h.resume_now(s); });
     if (timeout) timer = h.add_timer(h.now() + *timeout, [&h, &s] { h.wake(s, nullptr, false); });
   });
-  return core_->done;
+  return core.done;
 }
 
 void task_base::kill(std::exception_ptr ex, bool block, std::optional<duration> timeout) const {
-  detail::task_core& c = *core_;
+  const std::shared_ptr<detail::task_core> keep = checked();  // H3.11, as in join()
+  detail::task_core& c = *keep;
   // H1.9: a misuse, reported before anything of the task is read.
   detail::check_owner(c.owner, "this task");
   if (c.done) return;
@@ -241,7 +263,7 @@ void task_base::kill(std::exception_ptr ex, bool block, std::optional<duration> 
   }
   // H3.5: delivered through the hub at its blocking point.
   detail::greenlet_state* target = c.g.native_handle();
-  std::weak_ptr<detail::task_core> weak = core_;
+  std::weak_ptr<detail::task_core> weak = keep;
   h.schedule([&h, weak, target, ex] {
     auto t = weak.lock();
     if (t && !t->done) h.throw_to(target, ex, nullptr);
@@ -250,7 +272,7 @@ void task_base::kill(std::exception_ptr ex, bool block, std::optional<duration> 
   // Nothing the target does reaches the caller (join never throws on its
   // account); what is aimed at the caller while it waits (a kill, a timeout)
   // propagates, as out of gevent's kill, so that it is never lost.
-  join(timeout);
+  task_base(keep).join(timeout);
 }
 
 std::vector<task_base> joinall(const std::vector<task_base>& tasks, std::optional<duration> timeout,

@@ -117,6 +117,7 @@ GREEN_API void start_task(const std::shared_ptr<task_core>& core, std::optional<
 GREEN_API void wait_for_get(task_core& core, bool block, std::optional<duration> timeout);
 [[noreturn]] GREEN_API void throw_exited_no_value(const task_core& core);
 [[noreturn]] GREEN_API void throw_not_callable();
+[[noreturn]] GREEN_API void throw_empty_task();
 
 template <class F, class... A>
 using spawn_result_t = std::invoke_result_t<std::decay_t<F>, std::decay_t<A>...>;
@@ -215,6 +216,8 @@ class GREEN_API task_base {
 
  protected:
   std::uint64_t add_link(detail::link_kind kind, callback cb) const;
+  // checked() is the core, or throws green::error for an empty handle.
+  const std::shared_ptr<detail::task_core>& checked() const;
   std::shared_ptr<detail::task_core> core_;
 };
 
@@ -231,9 +234,12 @@ class task : public task_base {
   //         (gevent); green::error if it was killed by greenlet_exit and has
   //         no value (gevent returns the GreenletExit instance), or as join().
   T get(bool block = true, std::optional<duration> timeout = std::nullopt) const {
-    detail::wait_for_get(*core_, block, timeout);
+    // H3.11: the call keeps the task, also if this handle is destroyed while
+    // it waits.
+    const std::shared_ptr<detail::task_core> c = checked();
+    detail::wait_for_get(*c, block, timeout);
     if constexpr (!std::is_void_v<T>) {
-      auto& s = static_cast<detail::task_state<T>&>(*core_);
+      auto& s = static_cast<detail::task_state<T>&>(*c);
       if (!s.value_) detail::throw_exited_no_value(s);
       return *s.value_;
     }
@@ -245,7 +251,7 @@ class task : public task_base {
     if constexpr (std::is_void_v<T>) {
       return successful();
     } else {
-      return static_cast<detail::task_state<T>&>(*core_).value_;
+      return static_cast<detail::task_state<T>&>(*checked()).value_;
     }
   }
 };
