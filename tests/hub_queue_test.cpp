@@ -310,6 +310,22 @@ BOOST_AUTO_TEST_CASE(a_killed_or_timed_out_putter_stores_nothing_and_keeps_its_i
   BOOST_CHECK_EQUAL(*q.get(), 5);
 }
 
+// H6.4 (hostile): a blocked putter is killed, and room comes (a get) before
+// the killed putter has run: the hand-off pass must skip it, not store its
+// item.
+BOOST_AUTO_TEST_CASE(a_putter_killed_just_before_room_came_stores_nothing) {
+  green::queue<int> q(1);
+  q.put(1);
+  auto putter = green::spawn([&] { q.put(2); });
+  green::sleep();
+  putter.kill(nullptr, false);    // queued in the hub
+  BOOST_CHECK_EQUAL(q.get(), 1);  // the hand-off pass is queued behind the kill
+  putter.join();
+  BOOST_CHECK(putter.exited());
+  BOOST_CHECK(q.empty());
+  BOOST_CHECK_EQUAL(q.unfinished_tasks(), 1u);  // only item 1 was ever stored
+}
+
 // H6.5, test_put_nowait_simple: put_nowait works in the hub; with no getter
 // to make room it throws queue_full.
 BOOST_AUTO_TEST_CASE(put_nowait_from_the_hub_stores_or_throws_queue_full) {
@@ -696,6 +712,83 @@ BOOST_AUTO_TEST_CASE(a_queue_destroyed_with_a_hand_off_pending_does_not_crash) {
   q.reset();
   g.join();
   BOOST_CHECK_EQUAL(seen, "error");
+}
+
+// H6.5: join() with unfinished tasks would block, so in the hub it throws
+// blocking_switch_out_error (as gevent's join, an Event wait, does).
+BOOST_AUTO_TEST_CASE(join_in_the_hub_with_unfinished_tasks_is_a_blocking_switch_out_error) {
+  green::queue<int> q;
+  std::vector<std::string> trace;
+  run_in_hub([&] {
+    trace.push_back(q.join() ? "joined" : "not joined");
+    q.put(1);
+    try {
+      q.join();
+    } catch (const green::blocking_switch_out_error&) {
+      trace.push_back("blocking_switch_out_error");
+    }
+  });
+  BOOST_CHECK((trace == std::vector<std::string>{"joined", "blocking_switch_out_error"}));
+}
+
+// H6.4 (hostile): seeded random traffic of producers and consumers on a
+// queue of 3, with timeouts and kills at their blocking points. Every item
+// whose put() returned is taken exactly once (or is still queued); no item
+// whose put() failed ever comes out.
+BOOST_AUTO_TEST_CASE(random_traffic_with_kills_and_timeouts_loses_and_duplicates_nothing) {
+  std::uint32_t seed = 20261207;
+  auto rnd = [&](std::uint32_t n) {
+    seed = seed * 1664525u + 1013904223u;
+    return (seed >> 8) % n;
+  };
+  green::queue<int> q(3);
+  std::vector<int> put_ok, got;
+  std::vector<green::task_base> ts;
+  int next = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::optional<green::duration> t;
+    if (rnd(3) == 0) t = std::chrono::milliseconds(rnd(4));
+    switch (rnd(5)) {
+      case 0: {
+        const int item = next++;
+        ts.push_back(green::spawn([&, item, t] {
+          try {
+            q.put(item, true, t);
+            put_ok.push_back(item);
+          } catch (const green::queue_full&) {
+          }
+        }));
+        break;
+      }
+      case 1:
+        ts.push_back(green::spawn([&, t] {
+          try {
+            got.push_back(q.get(t));
+          } catch (const green::queue_empty&) {
+          }
+        }));
+        break;
+      case 2:
+        if (!ts.empty()) ts[rnd(static_cast<std::uint32_t>(ts.size()))].kill(nullptr, false);
+        break;
+      case 3:
+        // main takes one without yielding: a hand-off pass may be queued
+        // behind a kill issued just before.
+        try {
+          got.push_back(q.get_nowait());
+        } catch (const green::queue_empty&) {
+        }
+        break;
+      default:
+        green::sleep(std::chrono::milliseconds(rnd(3)));
+    }
+  }
+  green::killall(ts);
+  while (!q.empty()) got.push_back(q.get());
+  std::sort(put_ok.begin(), put_ok.end());
+  std::sort(got.begin(), got.end());
+  BOOST_CHECK(put_ok == got);
+  BOOST_CHECK_GT(got.size(), 20u);  // the traffic did move items
 }
 
 // H2.2, H6.9: the loop_exit report names queue get and queue put.
