@@ -203,6 +203,23 @@ BOOST_AUTO_TEST_CASE(a_getter_killed_after_a_hand_off_still_returns_the_item) {
   BOOST_CHECK(g.exited());
 }
 
+// H6.4 (hostile): the first waiting getter is killed, and a put arrives
+// before the killed getter has run: the pairing pass skips it and the item
+// goes to the next getter.
+BOOST_AUTO_TEST_CASE(an_item_put_as_the_first_getter_is_killed_goes_to_the_next_getter) {
+  green::channel<int> ch;
+  std::vector<int> got;
+  auto first = green::spawn([&] { got.push_back(ch.get()); });
+  auto second = green::spawn([&] { got.push_back(ch.get() * 10); });
+  green::sleep();
+  first.kill(nullptr, false);  // queued in the hub
+  ch.put(4);                   // the pairing pass is queued behind the kill
+  second.join();
+  first.join();
+  BOOST_CHECK(first.exited());
+  BOOST_CHECK((got == std::vector<int>{40}));
+}
+
 // H6.4 (hostile): a putter killed while it waits delivers nothing; the next
 // putter's item goes to the getter.
 BOOST_AUTO_TEST_CASE(a_putter_killed_while_waiting_delivers_nothing) {

@@ -407,8 +407,8 @@ void queue_core::facade_destroyed() noexcept {
     try {
       ex = std::make_exception_ptr(
           error(std::string("green: ") + s.what + ": the " + name() +
-                " was destroyed while this greenlet waited on it; keep a queue alive until no "
-                "greenlet waits on it (join or kill its users first)"));
+                " was destroyed while this greenlet waited on it; keep a " + name() +
+                " alive until no greenlet waits on it (join or kill its users first)"));
     } catch (...) {
       ex = std::current_exception();
     }
