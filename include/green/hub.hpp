@@ -2,8 +2,10 @@
 //
 // Umbrella header of the hub, gevent's concurrency model on green: the loop
 // (hub.hpp), spawned greenlets (task.hpp), timeouts (timeout.hpp), event
-// (event.hpp) and async_result (async_result.hpp). Link green::hub. The
-// Boost.Asio interface (hub/asio.hpp) is not included: it is opt-in.
+// (event.hpp), async_result (async_result.hpp), the thread pool and
+// cross-thread posts (threadpool.hpp), the monitor and run_info
+// (monitor.hpp). Link green::hub. The Boost.Asio interface (hub/asio.hpp) is
+// not included: it is opt-in.
 
 #ifndef GREEN_HUB_HPP
 #define GREEN_HUB_HPP
@@ -11,7 +13,9 @@
 #include "green/hub/async_result.hpp"
 #include "green/hub/event.hpp"
 #include "green/hub/hub.hpp"
+#include "green/hub/monitor.hpp"
 #include "green/hub/task.hpp"
+#include "green/hub/threadpool.hpp"
 #include "green/hub/timeout.hpp"
 
 #endif  // GREEN_HUB_HPP
