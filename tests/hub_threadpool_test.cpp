@@ -345,6 +345,27 @@ BOOST_AUTO_TEST_CASE(a_post_in_flight_is_waited_for_instead_of_loop_exit) {
   BOOST_CHECK(e.wait());
 }
 
+// H11.7: a post is taken while greenlets keep the hub busy (sleep(0) round
+// robin, the ready queue never empty), not only once the hub goes idle.
+BOOST_FIXTURE_TEST_CASE(a_post_runs_while_greenlets_keep_the_hub_busy,
+                        green::test::real_clock_hub) {
+  green::hub_handle h(green::get_hub());
+  bool ran = false;
+  std::thread other([&] { h.post([&] { ran = true; }); });
+  other.join();
+  int turns = 0;
+  auto busy = green::spawn([&] {
+    while (!ran && turns < 100000) {
+      ++turns;
+      green::sleep();
+    }
+  });
+  while (!ran && turns < 100000) green::sleep();
+  busy.join();
+  BOOST_CHECK(ran);
+  BOOST_CHECK(turns < 100000);
+}
+
 // H11.7: once the hub is gone, posts are refused and the function dropped.
 BOOST_AUTO_TEST_CASE(a_post_to_a_destroyed_hub_is_dropped) {
   green::hub_handle h(green::get_hub());
