@@ -148,6 +148,24 @@ BOOST_AUTO_TEST_CASE(the_monitor_stops_with_the_hub) {
   BOOST_CHECK(!green::monitor_running());  // the new hub has none
 }
 
+// H12.3: a thread that exits with its monitor running stops it with its hub.
+BOOST_AUTO_TEST_CASE(a_thread_exiting_with_its_monitor_running_stops_it) {
+  bool running = false;
+  std::thread other([&] {
+    // The thread's green state first: a thread whose first green call makes
+    // its hub, and which only ever switched to the hub, keeps its main
+    // greenlet alive after it exits (the thread's green state is torn down
+    // before the hub; seen without the monitor too, left to the hub's
+    // owners).
+    static_cast<void>(green::getcurrent());
+    green::start_monitor(1s);
+    green::sleep();
+    running = green::monitor_running();
+  });
+  other.join();
+  BOOST_CHECK(running);
+}
+
 // H12.1: the trace function installed before the monitor still sees every
 // switch, and is back once the monitor stops.
 BOOST_AUTO_TEST_CASE(the_monitor_chains_to_the_trace_function_installed_before) {

@@ -273,6 +273,29 @@ BOOST_AUTO_TEST_CASE(destroying_the_hub_with_jobs_queued_and_running_joins_the_w
   for (auto& r : running_results) BOOST_CHECK(r.ready() && !r.exception());
 }
 
+// H11.5: a thread that exits with jobs of its hub's pool running and queued
+// destroys its hub at exit, which cancels the queued jobs and joins the
+// workers.
+BOOST_AUTO_TEST_CASE(a_thread_exiting_with_pool_jobs_running_joins_the_workers) {
+  std::atomic<bool> release{false};
+  std::atomic<bool> job_finished{false};
+  std::vector<green::async_result<void>> queued;
+  std::thread other([&] {
+    green::threadpool& pool = green::get_threadpool();
+    pool.spawn([&] {
+      while (!release.load()) std::this_thread::yield();
+      job_finished = true;
+    });
+    for (int i = 0; i < 20; ++i) queued.push_back(pool.spawn([] {}));
+    release = true;
+  });  // no destroy_hub(): the thread's exit destroys its hub
+  other.join();
+  BOOST_CHECK(job_finished.load());
+  // Each queued job ran or was cancelled (which, is a race); none is left
+  // without a result.
+  for (auto& r : queued) BOOST_CHECK(r.ready());
+}
+
 // Thousands of jobs through a small pool.
 BOOST_AUTO_TEST_CASE(thousands_of_jobs_all_complete) {
   green::threadpool pool(4);
