@@ -282,11 +282,14 @@ BOOST_AUTO_TEST_CASE(a_thread_exiting_with_pool_jobs_running_joins_the_workers) 
   std::vector<green::async_result<void>> queued;
   std::thread other([&] {
     green::threadpool& pool = green::get_threadpool();
+    std::atomic<bool> started{false};
     pool.spawn([&] {
+      started = true;
       while (!release.load()) std::this_thread::yield();
       job_finished = true;
     });
     for (int i = 0; i < 20; ++i) queued.push_back(pool.spawn([] {}));
+    while (!started.load()) std::this_thread::yield();
     release = true;
   });  // no destroy_hub(): the thread's exit destroys its hub
   other.join();
