@@ -152,6 +152,13 @@ struct hub_state {
   std::uint64_t next_task_id = 1;
   error_handler on_error;
   bool destroying = false;
+  // The thread pool and the monitor of this hub (threadpool.cpp,
+  // monitor.cpp), type-erased so this header needs neither. Declared last:
+  // destroyed first, once the tasks were killed and while the rest of the
+  // hub still exists (the monitor is stopped before the pool's workers are
+  // joined).
+  std::shared_ptr<void> default_pool;
+  std::shared_ptr<void> monitor;
 };
 
 // event_core: the flag and FIFO waiters of an event (and of an

@@ -2,9 +2,10 @@
 //
 // Umbrella header of the hub, gevent's concurrency model on green: the loop
 // (hub.hpp), spawned greenlets (task.hpp), timeouts (timeout.hpp), event
-// (event.hpp), async_result (async_result.hpp) and queues (queue.hpp). Link
-// green::hub. The Boost.Asio interface (hub/asio.hpp) is not included: it is
-// opt-in.
+// (event.hpp), async_result (async_result.hpp), queues (queue.hpp), the
+// thread pool and cross-thread posts (threadpool.hpp), the monitor and
+// run_info (monitor.hpp). Link green::hub. The Boost.Asio interface
+// (hub/asio.hpp) is not included: it is opt-in.
 
 #ifndef GREEN_HUB_HPP
 #define GREEN_HUB_HPP
@@ -13,7 +14,9 @@
 #include "green/hub/event.hpp"
 #include "green/hub/hub.hpp"
 #include "green/hub/queue.hpp"
+#include "green/hub/monitor.hpp"
 #include "green/hub/task.hpp"
+#include "green/hub/threadpool.hpp"
 #include "green/hub/timeout.hpp"
 
 #endif  // GREEN_HUB_HPP
