@@ -330,6 +330,26 @@ BOOST_AUTO_TEST_CASE(destroying_a_watched_object_during_an_iwait_is_safe) {
   BOOST_CHECK(it.timed_out());
 }
 
+// H8.4, H7.6: a release() from a hub callback wakes an iwait at once; the
+// woken greenlet destroys the range and the semaphore while that release()
+// is still running (no use after free, under AddressSanitizer).
+BOOST_AUTO_TEST_CASE(a_greenlet_woken_by_release_may_destroy_the_range_and_the_semaphore) {
+  auto s = std::make_unique<green::semaphore>(0);
+  auto r = std::make_unique<green::iwait_range>(green::iwait({*s, *s}));
+  bool woke = false;
+  auto w = green::spawn([&] {
+    woke = r->next().has_value();
+    r.reset();
+    s.reset();
+  });
+  green::sleep();
+  green::semaphore* raw = s.get();
+  green::get_hub().run_callback([raw] { raw->release(); });
+  w.join();
+  BOOST_CHECK(woke);
+  BOOST_CHECK(!s);
+}
+
 // Ranges of handles convert element by element.
 BOOST_AUTO_TEST_CASE(wait_accepts_a_vector_of_typed_tasks) {
   std::vector<green::task<int>> ts{sleeper(2s, 0), sleeper(1s, 1)};

@@ -76,9 +76,10 @@ std::ptrdiff_t sem_wait(const std::shared_ptr<semaphore_core>& keep,
 }  // namespace
 
 bool sem_acquire(const std::shared_ptr<semaphore_core>& keep, bool block,
-                 std::optional<duration> timeout, const void* object, const char* what) {
+                 std::optional<duration> timeout, const void* object, const char* what,
+                 const char* name) {
   semaphore_core& c = *keep;
-  check_owner(c.owner, what[0] == 'r' ? "this rlock" : "this semaphore");
+  check_owner(c.owner, name);
   // A free permit means nobody waits to take one (they are handed over).
   if (c.counter > 0) {
     --c.counter;
@@ -178,9 +179,13 @@ semaphore::semaphore(std::ptrdiff_t value, bool bounded) {
 semaphore::~semaphore() { detail::sem_destroy(*core_); }
 
 bool semaphore::acquire(bool block, std::optional<duration> timeout) {
-  return detail::sem_acquire(core_, block, timeout, this, "semaphore acquire");
+  return detail::sem_acquire(core_, block, timeout, this, "semaphore acquire", "this semaphore");
 }
-void semaphore::release() { detail::sem_release(*core_, "this semaphore"); }
+void semaphore::release() {
+  // A waiter woken from here may destroy the semaphore before this returns.
+  std::shared_ptr<detail::semaphore_core> keep = core_;
+  detail::sem_release(*keep, "this semaphore");
+}
 std::ptrdiff_t semaphore::wait(std::optional<duration> timeout) {
   return detail::sem_wait(core_, timeout, this);
 }
@@ -200,7 +205,9 @@ bool rlock::acquire(bool block, std::optional<duration> timeout) {
     ++keep->count;
     return true;
   }
-  if (!detail::sem_acquire(keep->sem, block, timeout, this, "rlock acquire")) return false;
+  if (!detail::sem_acquire(keep->sem, block, timeout, this, "rlock acquire", "this rlock")) {
+    return false;
+  }
   keep->owner = me;
   keep->count = 1;
   return true;
@@ -216,7 +223,8 @@ void rlock::release() {
   }
   if (--core_->count > 0) return;
   core_->owner = 0;
-  detail::sem_release(*core_->sem, "this rlock");
+  std::shared_ptr<detail::semaphore_core> keep = core_->sem;
+  detail::sem_release(*keep, "this rlock");
 }
 
 bool rlock::locked() const noexcept { return core_->count > 0; }

@@ -34,7 +34,8 @@ struct semaphore_core {
 };
 
 bool sem_acquire(const std::shared_ptr<semaphore_core>& c, bool block,
-                 std::optional<duration> timeout, const void* object, const char* what);
+                 std::optional<duration> timeout, const void* object, const char* what,
+                 const char* name);
 void sem_release(semaphore_core& c, const char* what);
 void sem_destroy(semaphore_core& c) noexcept;
 
