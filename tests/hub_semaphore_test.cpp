@@ -181,6 +181,30 @@ BOOST_AUTO_TEST_CASE(watchers_and_acquirers_are_served_in_arrival_order) {
   BOOST_CHECK((trace == std::vector<std::string>{"taker", "watcher saw 0"}));
 }
 
+// H7.1: a kill or a timeout scope in wait() removes the watcher.
+BOOST_AUTO_TEST_CASE(a_kill_or_timeout_scope_in_wait_leaves_no_watcher_behind) {
+  green::semaphore s(0);
+  auto killed = green::spawn([&] { s.wait(); });
+  bool expired = false;
+  auto scoped = green::spawn([&] {
+    green::timeout t(1s);
+    try {
+      s.wait();
+    } catch (const green::timeout&) {
+      expired = true;
+    }
+  });
+  green::sleep();
+  BOOST_CHECK_EQUAL(s.waiting(), 2u);
+  killed.kill();
+  scoped.join();
+  BOOST_CHECK(killed.exited());
+  BOOST_CHECK(expired);
+  BOOST_CHECK_EQUAL(s.waiting(), 0u);
+  s.release();
+  BOOST_CHECK_EQUAL(s.counter(), 1);
+}
+
 // test__semaphore.py TestBoundedSemaphore.test_release_twice (H7.3).
 BOOST_AUTO_TEST_CASE(releasing_a_bounded_semaphore_above_its_initial_value_is_a_value_error) {
   green::bounded_semaphore s(1);

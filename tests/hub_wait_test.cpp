@@ -217,6 +217,21 @@ BOOST_AUTO_TEST_CASE(a_timeout_scope_at_an_iwait_step_propagates_and_the_range_g
   BOOST_CHECK(!it.next().has_value());
 }
 
+// H8.2, H8.7: a timeout scope expiring in wait() propagates (the wait's own
+// timeout does not throw, the scope's does).
+BOOST_AUTO_TEST_CASE(a_timeout_scope_expiring_in_wait_propagates) {
+  auto a = sleeper(5s, 0);
+  bool expired = false;
+  try {
+    green::timeout t(1s);
+    green::wait({a}, 10s);
+  } catch (const green::timeout&) {
+    expired = true;
+  }
+  BOOST_CHECK(expired);
+  a.join();
+}
+
 BOOST_AUTO_TEST_CASE(a_greenlet_killed_in_wait_or_iwait_unwinds_and_unlinks) {
   green::event e;
   green::semaphore s(0);
