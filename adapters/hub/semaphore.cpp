@@ -43,11 +43,13 @@ void sem_dispatch(semaphore_core& c) {
               "the waiters' references)");
 }
 
-std::ptrdiff_t sem_wait(const std::shared_ptr<semaphore_core>& keep,
+std::ptrdiff_t sem_wait(const std::shared_ptr<semaphore_core>& state,
                         std::optional<duration> timeout, const void* object) {
-  semaphore_core& c = *keep;
+  semaphore_core& c = *state;
   check_owner(c.owner, "this semaphore");
   if (c.counter > 0) return c.counter;
+  // The semaphore may be destroyed while this waits (H7.5): hold the state.
+  std::shared_ptr<semaphore_core> keep = state;
   hub_state& h = *c.owner;
   wait_slot s;
   s.what = "semaphore wait";
@@ -75,10 +77,10 @@ std::ptrdiff_t sem_wait(const std::shared_ptr<semaphore_core>& keep,
 
 }  // namespace
 
-bool sem_acquire(const std::shared_ptr<semaphore_core>& keep, bool block,
+bool sem_acquire(const std::shared_ptr<semaphore_core>& state, bool block,
                  std::optional<duration> timeout, const void* object, const char* what,
                  const char* name) {
-  semaphore_core& c = *keep;
+  semaphore_core& c = *state;
   check_owner(c.owner, name);
   // A free permit means nobody waits to take one (they are handed over).
   if (c.counter > 0) {
@@ -86,6 +88,8 @@ bool sem_acquire(const std::shared_ptr<semaphore_core>& keep, bool block,
     return true;
   }
   if (!block) return false;
+  // The semaphore may be destroyed while this waits (H7.5): hold the state.
+  std::shared_ptr<semaphore_core> keep = state;
   hub_state& h = *c.owner;
   wait_slot s;
   s.what = what;

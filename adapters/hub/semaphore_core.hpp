@@ -33,6 +33,7 @@ struct semaphore_core {
   observer_list observers;  // wait()/iwait(): told when a permit is free
 };
 
+// sem_acquire holds its own reference to the state while it waits (H7.5).
 bool sem_acquire(const std::shared_ptr<semaphore_core>& c, bool block,
                  std::optional<duration> timeout, const void* object, const char* what,
                  const char* name);
