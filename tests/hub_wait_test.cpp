@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(already_ready_objects_come_first_in_argument_order) {
   BOOST_CHECK(done[2] == h2);
 }
 
-// H8.1, H8.6: a mix of tasks, events, async_results and semaphores; a
+// H8.1: a mix of tasks, events, async_results and semaphores; a
 // semaphore is reported when a permit is free, and none is taken.
 BOOST_AUTO_TEST_CASE(wait_over_a_mix_of_objects_reports_each_as_it_becomes_ready) {
   green::event e;
@@ -268,7 +268,7 @@ BOOST_AUTO_TEST_CASE(wait_in_the_hub_works_when_ready_and_refuses_to_block) {
   BOOST_CHECK(refused);
 }
 
-// H5.3 through wait(): an async_result another thread sets keeps the loop
+// H8.6, H5.3: an async_result another thread sets keeps the loop
 // alive and wakes the wait.
 BOOST_AUTO_TEST_CASE(wait_on_an_async_result_set_by_another_thread_returns_it) {
   green::async_result<int> r;
