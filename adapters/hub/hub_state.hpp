@@ -161,6 +161,24 @@ struct hub_state {
   std::shared_ptr<void> monitor;
 };
 
+// observer_list: internal callbacks run (in the hub or by the notifier,
+// never blocking) each time an object becomes ready; wait() and iwait()
+// observe events, async_results and semaphores through it (H8).
+struct observer_list {
+  struct entry {
+    std::uint64_t id;
+    std::function<void()> fn;
+  };
+  std::vector<entry> entries;
+  std::uint64_t next_id = 1;
+  std::uint64_t add(std::function<void()> fn);
+  void remove(std::uint64_t id) noexcept;
+  // fire() calls those present when it starts, in registration order; one
+  // removed meanwhile is skipped (each call runs a copy, so a callback may
+  // remove itself).
+  void fire();
+};
+
 // event_core: the flag and FIFO waiters of an event (and of an
 // async_result's waiting side).
 struct event_core : std::enable_shared_from_this<event_core> {
@@ -169,6 +187,7 @@ struct event_core : std::enable_shared_from_this<event_core> {
   bool flag = false;
   bool notify_scheduled = false;
   std::deque<wait_slot*> waiters;
+  observer_list observers;  // notified after the waiters
 };
 void event_set(event_core& e);
 bool event_wait(event_core& e, std::optional<duration> timeout, const void* object,

@@ -25,9 +25,35 @@ struct timeout_core {
 
 void throw_detached_timeout() { throw timeout::detached(); }
 
+std::uint64_t observer_list::add(std::function<void()> fn) {
+  const std::uint64_t id = next_id++;
+  entries.push_back(entry{id, std::move(fn)});
+  return id;
+}
+
+void observer_list::remove(std::uint64_t id) noexcept {
+  auto it =
+      std::find_if(entries.begin(), entries.end(), [id](const entry& x) { return x.id == id; });
+  if (it != entries.end()) entries.erase(it);
+}
+
+void observer_list::fire() {
+  if (entries.empty()) return;
+  std::vector<std::uint64_t> ids;
+  ids.reserve(entries.size());
+  for (const auto& x : entries) ids.push_back(x.id);
+  for (std::uint64_t id : ids) {
+    auto it =
+        std::find_if(entries.begin(), entries.end(), [id](const entry& x) { return x.id == id; });
+    if (it == entries.end()) continue;
+    std::function<void()> fn = it->fn;
+    fn();
+  }
+}
+
 void event_set(event_core& e) {
   e.flag = true;
-  if (e.waiters.empty() || e.notify_scheduled) return;
+  if ((e.waiters.empty() && e.observers.entries.empty()) || e.notify_scheduled) return;
   e.notify_scheduled = true;
   // H5.1: woken FIFO, from the hub, each running until it blocks; a wait()
   // that arrives meanwhile queues behind them.
@@ -38,6 +64,7 @@ void event_set(event_core& e) {
       ev.waiters.pop_front();
       ev.owner->resume_now(*s, true);
     }
+    ev.observers.fire();
     ev.notify_scheduled = false;
   });
 }

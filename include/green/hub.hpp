@@ -2,7 +2,8 @@
 //
 // Umbrella header of the hub, gevent's concurrency model on green: the loop
 // (hub.hpp), spawned greenlets (task.hpp), timeouts (timeout.hpp), event
-// (event.hpp), async_result (async_result.hpp), queues (queue.hpp), the
+// (event.hpp), async_result (async_result.hpp), queues (queue.hpp),
+// semaphores (semaphore.hpp), rlock (lock.hpp), wait/iwait (wait.hpp), the
 // thread pool and cross-thread posts (threadpool.hpp), the monitor and
 // run_info (monitor.hpp). Link green::hub. The Boost.Asio interface
 // (hub/asio.hpp) is not included: it is opt-in.
@@ -13,10 +14,13 @@
 #include "green/hub/async_result.hpp"
 #include "green/hub/event.hpp"
 #include "green/hub/hub.hpp"
-#include "green/hub/queue.hpp"
+#include "green/hub/lock.hpp"
 #include "green/hub/monitor.hpp"
+#include "green/hub/queue.hpp"
+#include "green/hub/semaphore.hpp"
 #include "green/hub/task.hpp"
 #include "green/hub/threadpool.hpp"
 #include "green/hub/timeout.hpp"
+#include "green/hub/wait.hpp"
 
 #endif  // GREEN_HUB_HPP

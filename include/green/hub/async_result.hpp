@@ -50,6 +50,9 @@ class GREEN_API async_core : public std::enable_shared_from_this<async_core> {
   bool wait(std::optional<duration> timeout);
   bool ready() const noexcept;
   std::exception_ptr exception() const;
+  // For wait()/iwait(): the owning hub and the waiting side.
+  hub_state* owner() const noexcept { return owner_; }
+  const std::shared_ptr<event_core>& waiting_side() const noexcept { return event_; }
 
   mutable std::mutex mtx;
   std::exception_ptr error;
@@ -73,6 +76,8 @@ class async_state<void> final : public async_core {};
 [[noreturn]] GREEN_API void throw_detached_timeout();
 
 }  // namespace detail
+
+class waitable;
 
 template <class T = void>
 class async_result {
@@ -128,6 +133,7 @@ class async_result {
   }
 
  private:
+  friend class waitable;
   std::shared_ptr<detail::async_state<T>> s_;
 };
 

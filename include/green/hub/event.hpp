@@ -24,6 +24,7 @@ namespace green {
 namespace detail {
 struct event_core;
 }
+class waitable;
 
 class GREEN_API event {
  public:
@@ -44,6 +45,7 @@ class GREEN_API event {
   bool wait(std::optional<duration> timeout = std::nullopt);
 
  private:
+  friend class waitable;
   std::shared_ptr<detail::event_core> core_;
 };
 
