@@ -2,7 +2,8 @@
 //
 // Umbrella header of the hub, gevent's concurrency model on green: the loop
 // (hub.hpp), spawned greenlets (task.hpp), timeouts (timeout.hpp), event
-// (event.hpp) and async_result (async_result.hpp). Link green::hub. The
+// (event.hpp), async_result (async_result.hpp), groups and pools (pool.hpp)
+// and greenlet-local storage (local.hpp). Link green::hub. The
 // Boost.Asio interface (hub/asio.hpp) is not included: it is opt-in.
 
 #ifndef GREEN_HUB_HPP
@@ -11,6 +12,8 @@
 #include "green/hub/async_result.hpp"
 #include "green/hub/event.hpp"
 #include "green/hub/hub.hpp"
+#include "green/hub/local.hpp"
+#include "green/hub/pool.hpp"
 #include "green/hub/task.hpp"
 #include "green/hub/timeout.hpp"
 
