@@ -223,7 +223,7 @@ std::shared_ptr<imap_core> make_imap_core(std::shared_ptr<group_core> g, bool or
   return std::make_shared<imap_core>(std::move(g), ordered, maxsize);
 }
 
-group_core& imap_group(imap_core& c) noexcept { return *c.grp; }
+const std::shared_ptr<group_core>& imap_group(imap_core& c) noexcept { return c.grp; }
 void imap_set_producer(imap_core& c, task_base p) { c.producer = std::move(p); }
 
 bool imap_wait_budget(imap_core& c) {
@@ -311,19 +311,21 @@ group::group(std::optional<std::size_t> size) : core_(detail::make_group_core(si
 group::~group() = default;
 
 void group::add(const task_base& t, bool block, std::optional<duration> timeout) {
-  detail::group_check(*core_);
+  // Only `keep` after the wait: this group may be destroyed meanwhile.
+  std::shared_ptr<detail::group_core> keep = core_;
+  detail::group_check(*keep);
   if (!t) throw error("green: cannot add an empty task handle to a group or pool");
   detail::check_owner(t.native_handle()->owner, "this task");
-  if (detail::group_contains(*core_, t)) return;
-  if (!detail::group_acquire(*core_, block, timeout)) {
+  if (detail::group_contains(*keep, t)) return;
+  if (!detail::group_acquire(*keep, block, timeout)) {
     throw pool_full("green: the pool is full: no slot became free " +
                     std::string(block ? "within the timeout" : "(non-blocking add)") +
                     "; wait_available() first, or use a bigger pool. gevent: PoolFull");
   }
   try {
-    detail::group_add_held(*core_, t);
+    detail::group_add_held(*keep, t);
   } catch (...) {
-    detail::group_release(*core_);
+    detail::group_release(*keep);
     throw;
   }
 }

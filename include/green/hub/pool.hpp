@@ -66,7 +66,11 @@ GREEN_API bool group_contains(const group_core& c, const task_base& t) noexcept;
 GREEN_API bool group_current_is_member(const group_core& c) noexcept;
 
 template <class R, class F, class... A>
-task<R> group_spawn(group_core& c, const spawn_site& where, F&& fn, A&&... args) {
+task<R> group_spawn(const std::shared_ptr<group_core>& pc, const spawn_site& where, F&& fn,
+                    A&&... args) {
+  // Held for the whole call: the group may be destroyed while we wait.
+  std::shared_ptr<group_core> keep = pc;
+  group_core& c = *keep;
   group_check(c);
   std::shared_ptr<task_core> core =
       make_task<R>(where, std::forward<F>(fn), std::forward<A>(args)...);
@@ -88,7 +92,7 @@ GREEN_API std::shared_ptr<imap_core> make_imap_core(std::shared_ptr<group_core> 
 GREEN_API bool imap_wait_budget(imap_core& c);
 GREEN_API void imap_track(const std::shared_ptr<imap_core>& c, const task_base& t);
 GREEN_API void imap_input_end(imap_core& c, std::exception_ptr error) noexcept;
-GREEN_API group_core& imap_group(imap_core& c) noexcept;
+GREEN_API const std::shared_ptr<group_core>& imap_group(imap_core& c) noexcept;
 GREEN_API void imap_set_producer(imap_core& c, task_base producer);
 // Consumer side: the next finished task (false at the end).
 GREEN_API bool imap_next(imap_core& c, task_base& out);
@@ -179,25 +183,25 @@ class GREEN_API group {
   // site) and adds it. In a pool it first blocks while the pool is full.
   template <class F>
   task<detail::spawn_result_t<F>> spawn(F&& fn, const spawn_site& where = spawn_site()) {
-    return detail::group_spawn<detail::spawn_result_t<F>>(*core_, where, std::forward<F>(fn));
+    return detail::group_spawn<detail::spawn_result_t<F>>(core_, where, std::forward<F>(fn));
   }
   template <class F, class A1>
   task<detail::spawn_result_t<F, A1>> spawn(F&& fn, A1&& a1,
                                             const spawn_site& where = spawn_site()) {
-    return detail::group_spawn<detail::spawn_result_t<F, A1>>(*core_, where, std::forward<F>(fn),
+    return detail::group_spawn<detail::spawn_result_t<F, A1>>(core_, where, std::forward<F>(fn),
                                                               std::forward<A1>(a1));
   }
   template <class F, class A1, class A2>
   task<detail::spawn_result_t<F, A1, A2>> spawn(F&& fn, A1&& a1, A2&& a2,
                                                 const spawn_site& where = spawn_site()) {
     return detail::group_spawn<detail::spawn_result_t<F, A1, A2>>(
-        *core_, where, std::forward<F>(fn), std::forward<A1>(a1), std::forward<A2>(a2));
+        core_, where, std::forward<F>(fn), std::forward<A1>(a1), std::forward<A2>(a2));
   }
   template <class F, class A1, class A2, class A3>
   task<detail::spawn_result_t<F, A1, A2, A3>> spawn(F&& fn, A1&& a1, A2&& a2, A3&& a3,
                                                     const spawn_site& where = spawn_site()) {
     return detail::group_spawn<detail::spawn_result_t<F, A1, A2, A3>>(
-        *core_, where, std::forward<F>(fn), std::forward<A1>(a1), std::forward<A2>(a2),
+        core_, where, std::forward<F>(fn), std::forward<A1>(a1), std::forward<A2>(a2),
         std::forward<A3>(a3));
   }
 
@@ -275,7 +279,7 @@ class GREEN_API group {
                   tup = std::make_tuple(std::forward<A>(args)...)]() mutable {
       return std::apply(std::move(f), std::move(tup));
     };
-    return detail::group_spawn<R>(*core_, spawn_site(), std::move(bound)).get();
+    return detail::group_spawn<R>(core_, spawn_site(), std::move(bound)).get();
   }
 
   detail::group_core& native_handle() const noexcept { return *core_; }
