@@ -514,8 +514,6 @@ BOOST_AUTO_TEST_CASE(an_exception_in_the_mapped_function_is_rethrown_at_its_resu
 BOOST_AUTO_TEST_CASE(an_exception_from_the_input_range_comes_after_the_earlier_results) {
   struct failing_range {
     struct iterator {
-      using value_type = int;
-      using difference_type = std::ptrdiff_t;
       int i = 0;
       int operator*() const {
         if (i == 2) throw std::logic_error("input broke");

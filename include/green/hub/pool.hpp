@@ -30,7 +30,6 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -293,22 +292,35 @@ class GREEN_API group {
   template <class F, class Range>
   auto start_imap(bool ordered, F fn, Range&& range, std::optional<std::size_t> maxsize,
                   const spawn_site& where) {
-    using View = std::views::all_t<Range>;
-    using R = detail::spawn_result_t<F&, std::ranges::range_reference_t<View>>;
+    // An lvalue range is referenced, an rvalue one moved in. (Not
+    // std::views::all: clang 14 cannot compile libstdc++ 12's views.)
+    using Stored = std::conditional_t<std::is_lvalue_reference_v<Range>,
+                                      std::reference_wrapper<std::remove_reference_t<Range>>,
+                                      std::remove_cvref_t<Range>>;
+    using Item = decltype(*std::begin(std::declval<std::remove_reference_t<Range>&>()));
+    using R = detail::spawn_result_t<F&, Item>;
     static_assert(!std::is_void_v<R>,
                   "green: imap/map need a function that returns a value; use spawn() for void");
     detail::group_check(*core_);
     if (maxsize && *maxsize == 0) detail::throw_bad_maxsize();
     auto c = detail::make_imap_core(core_, ordered, maxsize);
     std::weak_ptr<detail::imap_core> weak = c;
-    // Shared: a task's function must be copyable, and an owning view is not.
-    auto view = std::make_shared<View>(std::views::all(std::forward<Range>(range)));
-    auto producer = [weak, fn = std::move(fn), view, where]() mutable {
+    // Shared: a task's function must be copyable, and the range may not be.
+    auto stored = std::make_shared<Stored>(std::forward<Range>(range));
+    auto producer = [weak, fn = std::move(fn), stored, where]() mutable {
       std::shared_ptr<detail::imap_core> keep = weak.lock();
       if (!keep) return;
       std::exception_ptr failure;
       try {
-        for (auto&& item : *view) {
+        auto& items = [&]() -> auto& {
+          if constexpr (std::is_lvalue_reference_v<Range>) {
+            return stored->get();
+          } else {
+            return *stored;
+          }
+        }
+        ();
+        for (auto&& item : items) {
           if (!detail::imap_wait_budget(*keep)) return;
           task<R> t = detail::group_spawn<R>(detail::imap_group(*keep), where, fn, item);
           detail::imap_track(keep, t);
