@@ -1,11 +1,13 @@
 // group and pool: docs/semantics.md H9, following gevent's
 // src/gevent/tests/test__pool.py (TestCoroutinePool, PoolBasicTests,
-// TestPool, TestPool0, TestJoinEmpty, TestSpawn) and test__group.py.
+// TestPool, TestPool0, TestJoinEmpty, TestSpawn) and test__greenletset.py
+// (gevent.pool.Group).
 #define BOOST_TEST_MODULE hub_pool
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -155,6 +157,44 @@ BOOST_AUTO_TEST_CASE(group_kill_with_timeout_returns_quietly_when_a_member_survi
   BOOST_CHECK(stubborn.ready());
 }
 
+// test__greenletset.py test_kill_fires_once: killone and kill throw into a
+// member at most once, however often they are called.
+BOOST_AUTO_TEST_CASE(kill_and_killone_throw_into_a_member_at_most_once) {
+  struct stop {};
+  int shots1 = 0, shots2 = 0;
+  auto undead = [](int& shots) {
+    for (;;) {
+      try {
+        green::sleep(1s);
+      } catch (const stop&) {
+        return;
+      } catch (...) {
+        ++shots;
+      }
+    }
+  };
+  green::group g;
+  auto p1 = g.spawn(undead, std::ref(shots1));
+  auto p2 = g.spawn(undead, std::ref(shots2));
+  green::sleep(10ms);
+  g.killone(p1, nullptr, false);
+  green::sleep(1ms);  // the kill goes through the hub, then p1 runs
+  BOOST_CHECK_EQUAL(shots1, 1);
+  g.killone(p1);  // already being killed: neither shot nor joined
+  g.killone(p1);
+  g.kill(nullptr, false);
+  g.kill(nullptr, false);
+  green::sleep(1s);
+  BOOST_CHECK_EQUAL(shots1, 1);
+  BOOST_CHECK_EQUAL(shots2, 1);
+  g.kill(nullptr, true, 1s);  // waits, shoots nobody again, returns quietly
+  BOOST_CHECK_EQUAL(g.size(), 2u);
+  BOOST_CHECK_EQUAL(shots1 + shots2, 2);
+  p1.kill(stop{});
+  p2.kill(stop{});
+  BOOST_CHECK(g.join());
+}
+
 // H9.2: killone kills just that member.
 BOOST_AUTO_TEST_CASE(killone_kills_one_member_and_joins_it) {
   green::group g;
@@ -171,7 +211,7 @@ BOOST_AUTO_TEST_CASE(killone_kills_one_member_and_joins_it) {
   stranger.join();
 }
 
-// test__group.py / Group.add: a task spawned elsewhere can be added; a
+// test__greenletset.py, Group.add: a task spawned elsewhere can be added; a
 // finished one leaves at once through its links.
 BOOST_AUTO_TEST_CASE(adding_a_finished_task_leaves_the_group_when_its_links_run) {
   green::group g;
