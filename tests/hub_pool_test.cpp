@@ -640,6 +640,27 @@ BOOST_AUTO_TEST_CASE(killing_the_pool_members_during_an_imap_gives_errors_at_the
   killer.join();
 }
 
+// H9.5: an imap has one consumer at a time; a second one waiting at once
+// is refused instead of being left without wake-ups.
+BOOST_AUTO_TEST_CASE(a_second_greenlet_waiting_on_the_same_imap_throws) {
+  green::pool p(2);
+  auto range = p.imap([](int x) { return sqr_after(x, 10); }, iota_vec(2));
+  std::optional<int> first;
+  auto a = green::spawn([&] { first = range.next(); });
+  green::sleep();
+  bool refused = false;
+  try {
+    range.next();
+  } catch (const green::error&) {
+    refused = true;
+  }
+  BOOST_CHECK(refused);
+  a.join();
+  BOOST_CHECK(first == 0);
+  BOOST_CHECK(range.next() == 1);
+  BOOST_CHECK(!range.next());
+}
+
 // H9.7 and test__pool.py test_apply, test_reentrant: apply in a member runs
 // inline, so a pool of size 1 does not deadlock.
 BOOST_AUTO_TEST_CASE(apply_runs_inline_when_called_from_a_member) {

@@ -284,6 +284,11 @@ bool imap_next(imap_core& c, task_base& out) {
       if (c.input_error) std::rethrow_exception(std::exchange(c.input_error, nullptr));
       return false;
     }
+    if (c.consumer != nullptr) {
+      throw error(
+          "green: another greenlet is already waiting on this imap; an imap has one consumer at "
+          "a time (hand the results on to others, or give each its own imap)");
+    }
     block_as(c, c.consumer, "imap result");
   }
 }
