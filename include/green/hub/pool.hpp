@@ -129,7 +129,8 @@ class imap_range {
   // next() blocks until the next result and returns it, or nothing at the
   // end. Rethrows a mapped function's exception at its result (H9.5); the
   // range stays usable after that. Throws green::error for a task killed
-  // with greenlet_exit (it has no value).
+  // with greenlet_exit (it has no value), or when another greenlet is
+  // already waiting on this range (one consumer at a time).
   std::optional<R> next() {
     task_base t;
     if (!detail::imap_next(*core_, t)) return std::nullopt;
