@@ -394,6 +394,48 @@ BOOST_AUTO_TEST_CASE(wait_available_returns_the_free_count_once_a_slot_frees) {
   p.join();
 }
 
+// H9.3, H9.1: greenlets killed while in wait_available(), join() or a
+// blocking add() leave no stale waiter behind: the slot freed later wakes
+// nobody dead.
+BOOST_AUTO_TEST_CASE(killing_greenlets_blocked_in_wait_available_join_and_add_is_clean) {
+  green::pool p(1);
+  auto holder = p.spawn([] { green::sleep(5s); });
+  auto extra = green::spawn([] { green::sleep(1s); });
+  auto w1 = green::spawn([&] { p.wait_available(); });
+  auto w2 = green::spawn([&] { p.join(); });
+  auto w3 = green::spawn([&] { p.add(extra); });
+  green::sleep();
+  green::killall({w1, w2, w3});
+  BOOST_CHECK(w1.exited() && w2.exited() && w3.exited());
+  BOOST_CHECK_EQUAL(p.size(), 1u);
+  BOOST_CHECK(p.join());
+  green::sleep();
+  BOOST_CHECK_EQUAL(p.free_count(), 1u);
+  BOOST_CHECK(holder.ready() && extra.ready());
+}
+
+// H9.6: abandoning an imap whose producer waits for maxsize room kills it
+// there; with a small maxsize a huge input is never walked ahead.
+BOOST_AUTO_TEST_CASE(abandoning_an_imap_whose_producer_waits_for_room_leaves_nothing) {
+  green::pool p(4);
+  int spawned = 0;
+  {
+    auto range = p.imap_unordered(
+        [&](int x) {
+          ++spawned;
+          return x;
+        },
+        iota_vec(100000), 2);
+    BOOST_CHECK(range.next().has_value());
+    green::sleep();
+    BOOST_CHECK_LE(spawned, 3);
+  }
+  BOOST_CHECK(p.join());
+  green::sleep();
+  BOOST_CHECK_EQUAL(green::get_hub().live_tasks(), 0u);
+  BOOST_CHECK_LE(spawned, 3);
+}
+
 // H9.8: a pool destroyed while its members run leaves them running.
 BOOST_AUTO_TEST_CASE(destroying_a_pool_leaves_its_members_running) {
   green::task<int> t;
