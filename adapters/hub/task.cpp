@@ -10,6 +10,9 @@ namespace green {
 
 namespace detail {
 
+// local.cpp: a dead task's greenlet-local values are released (H10.2).
+void release_greenlet_locals(std::uint64_t gid) noexcept;
+
 task_core::task_core(spawn_site w) noexcept : where(w) {}
 task_core::~task_core() = default;
 
@@ -56,6 +59,7 @@ void hub_state::task_body(task_core& t) {
     t.error = std::current_exception();
     report_failure(&t, t.error);  // H3.9: reported, not propagated
   }
+  release_greenlet_locals(t.g.id());
   finish_task(t);
 }
 
