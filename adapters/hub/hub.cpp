@@ -501,7 +501,7 @@ void sleep(duration d) {
   if (d <= duration::zero()) {
     // Round robin (H1.2): requeue behind everything runnable now.
     s.what = "sleep(0)";
-    h.block(s, [&] { h.wake(s); });
+    h.block(s, [&] { h.wake_ready(s); });
     return;
   }
   s.what = "sleep";
@@ -512,7 +512,7 @@ void sleep(duration d) {
     std::uint64_t& id;
     ~cancel() { h.cancel_timer(id); }
   } guard{h, timer};
-  h.block(s, [&] { timer = h.add_timer(s.deadline, [&h, &s] { h.wake(s); }); });
+  h.block(s, [&] { timer = h.add_timer(s.deadline, [&h, &s] { h.wake_ready(s); }); });
 }
 
 void idle() {

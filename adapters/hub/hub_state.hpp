@@ -135,6 +135,14 @@ struct hub_state {
   // waiters run in order between other links).
   bool wake(wait_slot& s, std::exception_ptr ex = nullptr, bool result = true);
   bool resume_now(wait_slot& s, bool result = true);
+  // wake_ready(): wake(s) with no exception, inline for sleep's hot path.
+  bool wake_ready(wait_slot& s) {
+    if (s.woken) return false;
+    s.woken = true;
+    s.result = true;
+    ready.push_back(ready_item{s.g, s.serial});
+    return true;
+  }
   void schedule(std::function<void()> fn) {
     callbacks.push_back(std::move(fn));
     ready.push_back(ready_item{nullptr, 0});
