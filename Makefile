@@ -28,7 +28,7 @@ DEPS := cmake g++ make pkg-config libboost1.81-dev libboost-context1.81-dev \
         libboost-test1.81-dev valgrind
 # Debian packages needed only by the benchmarks (kept out of `deps` so that CI
 # and users who only build the library do not install them).
-BENCH_DEPS := libbenchmark-dev libboost-fiber1.81-dev python3-greenlet gnuplot-nox
+BENCH_DEPS := libbenchmark-dev libboost-fiber1.81-dev python3-greenlet python3-gevent gnuplot-nox
 
 # $(call require_debs,<label>,<packages>): install the missing packages as root,
 # or print the exact command and fail otherwise. dpkg-query's Status-Status is

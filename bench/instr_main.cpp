@@ -188,6 +188,58 @@ void pingpong_many(const std::string& row, long ops, int n) {
   if (ring.token() != (rounds + 11) * n) fail(row, "a hand-off was lost");
 }
 
+// The hub rows: the loops of bench/hub_bench.cpp.
+template <class Impl>
+void hub_sleep0(const std::string& row, long ops) {
+  typename Impl::sleep_pair pair;
+  for (int i = 0; i < 1000; ++i) pair.turn();
+  const long turns = (ops + 1) / 2;
+  counted_region{row, 2 * turns}.run([&] {
+    for (long i = 0; i < turns; ++i) pair.turn();
+  });
+  if (pair.turns() != turns + 1000) fail(row, "a turn was lost");
+}
+
+template <class Impl>
+void hub_event_wake(const std::string& row, long ops) {
+  typename Impl::event_pair pair;
+  for (int i = 0; i < 1000; ++i) pair.round();
+  const long rounds = (ops + 1) / 2;
+  counted_region{row, 2 * rounds}.run([&] {
+    for (long i = 0; i < rounds; ++i) pair.round();
+  });
+  if (pair.wakes() != rounds + 1000) fail(row, "a wake-up was lost");
+}
+
+template <class Impl>
+void hub_queue_handoff(const std::string& row, long ops) {
+  typename Impl::queue_pair q;
+  int expected = 0;
+  bool in_order = true;
+  for (int i = 0; i < 1000; ++i) in_order &= q.get() == expected++;
+  counted_region{row, ops}.run([&] {
+    for (long i = 0; i < ops; ++i) in_order &= q.get() == expected++;
+  });
+  if (!in_order) fail(row, "items out of order");
+}
+
+template <class Impl>
+void hub_spawn_join(const std::string& row, long ops) {
+  typename Impl::spawn_joiner s;
+  for (int i = 0; i < 100; ++i) s.run();
+  counted_region{row, ops}.run([&] {
+    for (long i = 0; i < ops; ++i) s.run();
+  });
+  if (s.count() != ops + 100) fail(row, "a unit did not run");
+}
+
+template <class Impl>
+void hub_timers(const std::string& row, int n) {
+  long fired = Impl::timers(n);  // warm-up
+  counted_region{row, n}.run([&] { fired += Impl::timers(n); });
+  if (fired != 2L * n) fail(row, "a timer did not fire");
+}
+
 // The tree of tree_walk (the row keeps its name; --scale below 1 walks a
 // small tree) and the pipeline's input (100,000 lines: the per-line count
 // does not depend on the length).
@@ -282,6 +334,25 @@ std::vector<row> rows() {
   GREEN_INSTR_RING(raw_fcontext);
   GREEN_INSTR_RING(boost_fiber_ctx);
   GREEN_INSTR_RING(cxx20_minimal);
+
+#define GREEN_INSTR_HUB(impl, label)                                                        \
+  add("hub_sleep0/" label,                                                                  \
+      [](const std::string& n, double s) { hub_sleep0<impl>(n, scaled(kSwitch, s)); });     \
+  add("hub_event_wake/" label,                                                              \
+      [](const std::string& n, double s) { hub_event_wake<impl>(n, scaled(kSwitch, s)); }); \
+  add("hub_spawn_join/" label,                                                              \
+      [](const std::string& n, double s) { hub_spawn_join<impl>(n, scaled(kSpawn, s)); });  \
+  add("hub_timers/" label "/n:1000",                                                        \
+      [](const std::string& n, double s) { hub_timers<impl>(n, s < 1 ? 100 : 1000); })
+  GREEN_INSTR_HUB(hub_green, "green");
+  GREEN_INSTR_HUB(boost_fibers, "boost_fibers");
+#if GREEN_BENCH_HAS_HUB_QUEUE
+  add("hub_queue_handoff/green",
+      [](const std::string& n, double s) { hub_queue_handoff<hub_green>(n, scaled(kSwitch, s)); });
+#endif
+  add("hub_queue_handoff/boost_fibers", [](const std::string& n, double s) {
+    hub_queue_handoff<boost_fibers>(n, scaled(kSwitch, s));
+  });
   return r;
 }
 

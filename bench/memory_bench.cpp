@@ -89,6 +89,8 @@ struct memory_parked {
 // without guard pages (green warns once on stderr); unguarded_stacks counts
 // them.
 GREEN_BENCH_REGISTER_WITH(memory_parked, greenlet, ->Arg(30000));
+// hub: spawned tasks (the hub's default stack size) parked on one event.
+GREEN_BENCH_REGISTER(memory_parked, hub_parked);
 GREEN_BENCH_REGISTER(memory_parked, stackful);
 GREEN_BENCH_REGISTER(memory_parked, stackless);
 GREEN_BENCH_REGISTER(memory_parked, raw_fcontext);

@@ -40,17 +40,20 @@ TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 IMPL_ORDER = [
     "greenlet", "stackful", "stackless", "raw_fcontext", "raw_fcontext_call",
     "boost_fiber_ctx", "coroutine2", "boost_fibers", "cxx20_minimal", "iterator",
-    "python_greenlet", "python_generator",
+    "python_greenlet", "python_generator", "green", "hub", "python_gevent",
 ]
 SCENARIO_ORDER = [
     "switch_roundtrip", "switch_fp_flags", "gen_next", "gen_send", "yield_from", "nested_yield", "spawn_finish",
     "kill_suspended", "tree_walk", "pipeline", "pingpong_many", "memory_parked",
+    "hub_sleep0", "hub_event_wake", "hub_queue_handoff", "hub_spawn_join", "hub_timers",
 ]
 UNIT_OF = {
     "switch_roundtrip": "round trip", "switch_fp_flags": "round trip", "gen_next": "item", "gen_send": "item",
     "yield_from": "item", "nested_yield": "item", "spawn_finish": "unit",
     "kill_suspended": "unit", "tree_walk": "leaf", "pipeline": "line",
     "pingpong_many": "hand-off", "memory_parked": "unit",
+    "hub_sleep0": "hand-off", "hub_event_wake": "wake-up", "hub_queue_handoff": "item",
+    "hub_spawn_join": "unit", "hub_timers": "timer",
 }
 RAW = "switch_roundtrip/raw_fcontext"
 CXX20 = "gen_next/cxx20_minimal"
@@ -370,7 +373,8 @@ def main(out_dir):
     # Targets
     check = load_check()
     paths = [p for p in (os.path.join(out_dir, "green_bench.json"),
-                         os.path.join(out_dir, "green_bench_memory.json")) if os.path.exists(p)]
+                         os.path.join(out_dir, "green_bench_memory.json"),
+                         os.path.join(out_dir, "python.json")) if os.path.exists(p)]
     results = check.judge(check.load(paths)) if paths else []
     if results:
         targets = [r for r in results if r["result"] != "info"]

@@ -46,6 +46,32 @@ BOOST_AUTO_TEST_CASE(sleep_zero_takes_turns_round_robin) {
   BOOST_CHECK((trace == std::vector<std::string>{"a0", "b0", "a1", "b1", "a2", "b2"}));
 }
 
+// H1.2, H1.1: a greenlet that blocks may switch straight to the next one of
+// the hub's batch instead of through the hub; the order must stay the hub's
+// FIFO, with a hub callback queued meanwhile running in its place, whether
+// or not a timer is pending (gevent test__sleep0.py, loop.run_callback).
+BOOST_AUTO_TEST_CASE(sleep_zero_order_is_fifo_with_a_callback_queued_between_hand_offs) {
+  for (const bool timer_pending : {false, true}) {
+    std::vector<std::string> trace;
+    auto far = green::spawn([&] { green::sleep(1h); });
+    if (!timer_pending) far.kill();
+    auto body = [&](std::string n) {
+      for (int i = 0; i < 3; ++i) {
+        trace.push_back(n + std::to_string(i));
+        if (n == "b" && i == 1) green::get_hub().run_callback([&] { trace.push_back("cb"); });
+        green::sleep();
+      }
+    };
+    auto a = green::spawn(body, std::string("a"));
+    auto b = green::spawn(body, std::string("b"));
+    auto c = green::spawn(body, std::string("c"));
+    green::joinall({a, b, c});
+    BOOST_CHECK((trace == std::vector<std::string>{"a0", "b0", "c0", "a1", "b1", "c1", "a2", "cb",
+                                                   "b2", "c2"}));
+    far.kill();
+  }
+}
+
 // H1.4: idle() runs after the sleep(0) waiters (gevent probe ['sleep0','idle']).
 BOOST_AUTO_TEST_CASE(idle_runs_after_sleep_zero_waiters) {
   std::vector<std::string> trace;

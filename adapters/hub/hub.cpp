@@ -98,6 +98,8 @@ void hub_state::shutdown() noexcept {
       }
     }
     ready.clear();
+    callbacks.clear();
+    notifying_events.clear();
     idlers.clear();
     timers.clear();
     timer_heap.clear();
@@ -135,9 +137,9 @@ void hub_state::check_can_block(const char* what) const {
 bool hub_state::wake(wait_slot& s, std::exception_ptr ex, bool result) {
   if (s.woken) return false;
   s.woken = true;
-  s.ex = std::move(ex);
+  if (ex) s.ex = std::move(ex);  // a slot is woken once: s.ex is empty
   s.result = result;
-  ready.push_back(ready_item{s.g, s.serial, nullptr});
+  ready.push_back(ready_item{s.g, s.serial});
   return true;
 }
 
@@ -166,7 +168,7 @@ void hub_state::drop_pending(greenlet_state* g, const void* owner) noexcept {
   p.erase(
       std::remove_if(p.begin(), p.end(), [&](const pending_throw& t) { return t.owner == owner; }),
       p.end());
-  if (p.empty() && it->second.slot == nullptr) records.erase(it);
+  if (p.empty() && it->second.slot == nullptr) erase_record(g);
 }
 
 std::uint64_t hub_state::add_timer(time_point deadline, std::function<void()> fn) {
@@ -186,8 +188,7 @@ void hub_state::run_loop() {
     if (!ready.empty()) continue;
     if (!idlers.empty()) {
       // idle() waiters run once nothing else is runnable (H1.4).
-      for (auto& i : idlers) ready.push_back(std::move(i));
-      idlers.clear();
+      while (!idlers.empty()) ready.push_back(idlers.pop_front());
       continue;
     }
     wait_for_work();
@@ -205,25 +206,66 @@ void hub_state::run_callback_guarded(std::function<void()>& fn) {
   }
 }
 
+void hub_state::resume_guarded(greenlet_state* g) {
+  try {
+    greenlet::from_native(g).switch_();
+  } catch (const greenlet_exit&) {
+    throw;
+  } catch (...) {
+    report_failure(nullptr, std::current_exception());
+  }
+}
+
+bool hub_state::keeps_record(greenlet_state* g) const {
+  if (g == getmain().native_handle()) return true;
+  std::optional<greenlet> p = greenlet::from_native(g).parent();
+  return p && *p == hub_g;
+}
+
+bool hub_state::resumable(const ready_item& item) const {
+  const greenlet_record* r = find_record(item.g);
+  return r != nullptr && r->slot != nullptr &&
+         r->slot->serial == item.serial;  // else that wait ended another way
+}
+
+void hub_state::suspend(greenlet_state* self) {
+  if (parked_in_batch && batch_left == 0 && timers.empty() &&
+      external_waits.load(std::memory_order_relaxed) == 0) {
+    // The hub's turn between two batches would find no timer to fire and
+    // nothing to poll: begin its next batch here, as it would.
+    batch_left = ready.size();
+  }
+  while (parked_in_batch && batch_left > 0 && !ready.empty() && ready.front().g != nullptr) {
+    const ready_item item = ready.pop_front();
+    --batch_left;
+    if (!resumable(item)) continue;
+    if (item.g == self) return;  // its own wake-up is next: nothing to switch
+    greenlet::from_native(item.g).switch_();
+    return;
+  }
+  hub_g.switch_();
+}
+
 void hub_state::run_ready_batch() {
   // Only what was queued when the batch began: what it queues runs in the
-  // next turn, after the timers (sleep(0) cannot starve them).
-  for (std::size_t n = ready.size(); n > 0 && !ready.empty(); --n) {
-    ready_item item = std::move(ready.front());
-    ready.pop_front();
-    if (item.fn) {
-      run_callback_guarded(item.fn);
+  // next turn, after the timers (sleep(0) cannot starve them). A greenlet
+  // that blocks may take the next item itself (suspend()), in this order.
+  batch_left = ready.size();
+  while (batch_left > 0 && !ready.empty()) {
+    --batch_left;
+    const ready_item item = ready.pop_front();
+    if (item.g == nullptr) {
+      std::function<void()> fn = std::move(callbacks.front());
+      callbacks.pop_front();
+      run_callback_guarded(fn);
       continue;
     }
-    auto it = records.find(item.g);
-    if (it == records.end() || it->second.slot == nullptr ||
-        it->second.slot->serial != item.serial) {
-      continue;  // that wait ended another way
-    }
-    greenlet g = greenlet::from_native(item.g);
-    std::function<void()> resume = [&g] { g.switch_(); };
-    run_callback_guarded(resume);
+    if (!resumable(item)) continue;
+    parked_in_batch = true;
+    resume_guarded(item.g);
+    parked_in_batch = false;
   }
+  batch_left = 0;
   if (opts.virtual_clock) return;
   if (external_waits.load(std::memory_order_relaxed) > 0) {
     // Another thread may have posted a wake-up: take it without waiting.
@@ -345,7 +387,7 @@ void hub_state::deliver_loop_exit() {
     wake(*rec.slot, ex);
     return;
   }
-  if (rec.slot == nullptr && rec.pending.empty()) records.erase(main.native_handle());
+  if (rec.slot == nullptr && rec.pending.empty()) erase_record(main.native_handle());
   // Main is suspended outside the hub (in a switch of its own): raise there.
   main.throw_(ex);
 }
@@ -459,7 +501,7 @@ void sleep(duration d) {
   if (d <= duration::zero()) {
     // Round robin (H1.2): requeue behind everything runnable now.
     s.what = "sleep(0)";
-    h.block(s, [&] { h.wake(s); });
+    h.block(s, [&] { h.wake_ready(s); });
     return;
   }
   s.what = "sleep";
@@ -470,7 +512,7 @@ void sleep(duration d) {
     std::uint64_t& id;
     ~cancel() { h.cancel_timer(id); }
   } guard{h, timer};
-  h.block(s, [&] { timer = h.add_timer(s.deadline, [&h, &s] { h.wake(s); }); });
+  h.block(s, [&] { timer = h.add_timer(s.deadline, [&h, &s] { h.wake_ready(s); }); });
 }
 
 void idle() {
@@ -479,7 +521,7 @@ void idle() {
   s.what = "idle";
   h.block(s, [&] {
     s.woken = true;
-    h.idlers.push_back(detail::ready_item{s.g, s.serial, nullptr});
+    h.idlers.push_back(detail::ready_item{s.g, s.serial});
   });
 }
 

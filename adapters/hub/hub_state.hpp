@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -50,17 +51,51 @@ struct pending_throw {
   const void* owner;  // the timeout_core that threw it; null for a kill
 };
 
+// A greenlet's record lives while it is blocked or has throws pending. Those
+// of the main greenlet and of tasks stay between waits (`keep`; a task's goes
+// when it finishes), so that a wait costs no insertion and erasure. (A
+// vector, not a deque: an empty deque allocates.)
 struct greenlet_record {
   wait_slot* slot = nullptr;
-  std::deque<pending_throw> pending;
+  std::vector<pending_throw> pending;
+  bool keep = false;
 };
 
 // A ready-queue entry: resume the greenlet of a slot (if that wait is still
-// the one the serial names) or run a callback in the hub.
+// the one the serial names) or, with no greenlet, run the next callback of
+// hub_state::callbacks in the hub. Trivially copyable, so that queueing a
+// wake-up is a store into a ring.
 struct ready_item {
   greenlet_state* g = nullptr;
   std::uint64_t serial = 0;
-  std::function<void()> fn;
+};
+
+// ring: a FIFO in one power-of-two array that grows when full; no
+// allocation per item.
+template <class T>
+class ring {
+ public:
+  bool empty() const noexcept { return head_ == tail_; }
+  std::size_t size() const noexcept { return tail_ - head_; }
+  void push_back(const T& v) {
+    if (size() == buf_.size()) grow();
+    buf_[tail_++ & (buf_.size() - 1)] = v;
+  }
+  // front() and pop_front(): only when not empty.
+  const T& front() const noexcept { return buf_[head_ & (buf_.size() - 1)]; }
+  T pop_front() noexcept { return buf_[head_++ & (buf_.size() - 1)]; }
+  void clear() noexcept { head_ = tail_ = 0; }
+
+ private:
+  void grow() {
+    std::vector<T> b(buf_.empty() ? 64 : 2 * buf_.size());
+    for (std::size_t i = head_; i != tail_; ++i) b[i - head_] = buf_[i & (buf_.size() - 1)];
+    tail_ -= head_;
+    head_ = 0;
+    buf_.swap(b);
+  }
+  std::vector<T> buf_;
+  std::size_t head_ = 0, tail_ = 0;
 };
 
 struct timer_entry {
@@ -77,6 +112,8 @@ struct remote_hub {
   std::mutex mtx;
   boost::asio::io_context* io = nullptr;  // null once the hub is gone
 };
+
+struct event_core;
 
 struct hub_state {
   hub_state(hub_options opts, boost::asio::io_context* user_io);
@@ -98,8 +135,17 @@ struct hub_state {
   // waiters run in order between other links).
   bool wake(wait_slot& s, std::exception_ptr ex = nullptr, bool result = true);
   bool resume_now(wait_slot& s, bool result = true);
+  // wake_ready(): wake(s) with no exception, inline for sleep's hot path.
+  bool wake_ready(wait_slot& s) {
+    if (s.woken) return false;
+    s.woken = true;
+    s.result = true;
+    ready.push_back(ready_item{s.g, s.serial});
+    return true;
+  }
   void schedule(std::function<void()> fn) {
-    ready.push_back(ready_item{nullptr, 0, std::move(fn)});
+    callbacks.push_back(std::move(fn));
+    ready.push_back(ready_item{nullptr, 0});
   }
   // throw_to() throws `ex` into a blocked greenlet, or keeps it for its next
   // blocking point.
@@ -123,6 +169,16 @@ struct hub_state {
   std::string describe_wait(const wait_slot& s) const;
   void report_failure(const task_core* t, std::exception_ptr ex) noexcept;
   void run_callback_guarded(std::function<void()>& fn);
+  void resume_guarded(greenlet_state* g);
+  // suspend(): the blocking greenlet's way out. While the hub is parked in
+  // its ready batch, the next greenlet of that batch is switched to
+  // directly, as the hub would do next, saving the trip through the hub;
+  // otherwise (a callback is next, the batch is done, or the hub is running
+  // a callback that resumed this greenlet) it switches to the hub.
+  void suspend(greenlet_state* self);
+  bool resumable(const ready_item& item) const;
+  // keeps_record(): the main greenlet's and tasks' records stay between waits.
+  bool keeps_record(greenlet_state* g) const;
 
   // Tasks.
   void task_body(task_core& t);
@@ -140,14 +196,42 @@ struct hub_state {
   std::shared_ptr<remote_hub> remote = std::make_shared<remote_hub>();
   std::atomic<int> external_waits{0};
 
-  std::deque<ready_item> ready;
-  std::deque<ready_item> idlers;
+  ring<ready_item> ready;
+  std::deque<std::function<void()>> callbacks;  // one per callback entry of `ready`
+  ring<ready_item> idlers;
+  std::deque<std::shared_ptr<event_core>> notifying_events;  // see event_set()
+  std::size_t batch_left = 0;    // items of the current ready batch not yet run
+  bool parked_in_batch = false;  // the hub waits in resume_guarded() of its batch
   std::vector<timer_entry> timer_heap;
   std::unordered_map<std::uint64_t, std::function<void()>> timers;  // live timers
   std::uint64_t next_timer = 1;
   std::uint64_t next_serial = 1;
   time_point virtual_now{};
   std::unordered_map<greenlet_state*, greenlet_record> records;
+  // A direct-mapped cache in front of `records` (a lookup there divides by a
+  // prime; a hand-off makes two). An entry always names a live record:
+  // erase records only through erase_record().
+  struct cached_record {
+    greenlet_state* g = nullptr;
+    greenlet_record* rec = nullptr;
+  };
+  mutable std::array<cached_record, 64> record_cache{};
+  static std::size_t cache_index(const greenlet_state* g) noexcept {
+    return (reinterpret_cast<std::uintptr_t>(g) >> 6) & 63;
+  }
+  greenlet_record* find_record(greenlet_state* g) const noexcept {
+    cached_record& c = record_cache[cache_index(g)];
+    if (c.g == g) return c.rec;
+    auto it = records.find(g);
+    if (it == records.end()) return nullptr;
+    c = cached_record{g, const_cast<greenlet_record*>(&it->second)};
+    return c.rec;
+  }
+  void erase_record(greenlet_state* g) noexcept {
+    cached_record& c = record_cache[cache_index(g)];
+    if (c.g == g) c = cached_record{};
+    records.erase(g);
+  }
   std::unordered_map<task_core*, std::shared_ptr<task_core>> live;
   std::uint64_t next_task_id = 1;
   error_handler on_error;
@@ -201,9 +285,16 @@ void check_owner(const hub_state* owner, const char* what);
 
 template <class Arm>
 void hub_state::block(wait_slot& s, Arm&& arm) {
-  check_can_block(s.what);
-  greenlet_state* self = greenlet::current().native_handle();
-  greenlet_record& rec = records[self];
+  const greenlet& cur = greenlet::current();
+  if (cur == hub_g || destroying || std::this_thread::get_id() != thread) check_can_block(s.what);
+  greenlet_state* self = cur.native_handle();
+  greenlet_record* found = find_record(self);
+  if (found == nullptr) {
+    found = &records[self];
+    found->keep = keeps_record(self);
+  }
+  // Stable while blocked: a record is erased only when it has no slot.
+  greenlet_record& rec = *found;
   s.g = self;
   s.serial = next_serial++;
   s.woken = false;
@@ -211,21 +302,20 @@ void hub_state::block(wait_slot& s, Arm&& arm) {
   struct unregister {
     hub_state* h;
     greenlet_state* self;
+    greenlet_record& rec;
     ~unregister() {
-      auto it = h->records.find(self);
-      if (it == h->records.end()) return;
-      it->second.slot = nullptr;
-      if (it->second.pending.empty()) h->records.erase(it);
+      rec.slot = nullptr;
+      if (!rec.keep && rec.pending.empty()) h->erase_record(self);
     }
-  } guard{this, self};
+  } guard{this, self, rec};
   if (!rec.pending.empty()) {
     pending_throw p = std::move(rec.pending.front());
-    rec.pending.pop_front();
+    rec.pending.erase(rec.pending.begin());
     wake(s, std::move(p.ex));
   } else {
     arm();
   }
-  hub_g.switch_();
+  suspend(self);
   if (!s.woken) {
     throw error(
         "green: a greenlet blocked in the hub was resumed by a switch that did not come from the "

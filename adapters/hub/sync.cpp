@@ -56,8 +56,14 @@ void event_set(event_core& e) {
   if ((e.waiters.empty() && e.observers.entries.empty()) || e.notify_scheduled) return;
   e.notify_scheduled = true;
   // H5.1: woken FIFO, from the hub, each running until it blocks; a wait()
-  // that arrives meanwhile queues behind them.
-  e.owner->schedule([keep = e.shared_from_this()] {
+  // that arrives meanwhile queues behind them. The hub keeps the event alive
+  // until the callback runs (one keep per callback, both FIFO), so the
+  // callback holds only a pointer and scheduling it allocates nothing.
+  hub_state& h = *e.owner;
+  h.notifying_events.push_back(e.shared_from_this());
+  h.schedule([&h] {
+    const std::shared_ptr<event_core> keep = std::move(h.notifying_events.front());
+    h.notifying_events.pop_front();
     event_core& ev = *keep;
     while (!ev.waiters.empty()) {
       wait_slot* s = ev.waiters.front();

@@ -76,7 +76,7 @@ void hub_state::finish_task(task_core& t) {
   }
   if (t.g.native_handle() != nullptr) {
     auto r = records.find(t.g.native_handle());
-    if (r != records.end() && r->second.slot == nullptr) records.erase(r);
+    if (r != records.end() && r->second.slot == nullptr) erase_record(t.g.native_handle());
   }
   if (destroying || t.notify_scheduled) return;
   t.notify_scheduled = true;

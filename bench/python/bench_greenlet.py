@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Python reference rows for green_bench: greenlet and plain generators.
+"""Python reference rows for green_bench: greenlet, plain generators, gevent.
 
 Runs the green_bench scenarios that Python can express, with timeit, and
 prints one JSON document on stdout:
@@ -7,16 +7,19 @@ prints one JSON document on stdout:
   {"context": {...}, "benchmarks": [{"name": "gen_next/python_generator",
                                      "median_ns": 48.1, ...}, ...]}
 
-Row names follow green_bench: <scenario>/python_greenlet and
-<scenario>/python_generator, with /<arg>:<n> where the scenario has one.
+Row names follow green_bench: <scenario>/python_greenlet,
+<scenario>/python_generator and, for the hub_* scenarios (bench/hub_bench.cpp),
+<scenario>/python_gevent, with /<arg>:<n> where the scenario has one.
 median_ns is the median over the repetitions of the CPU time per operation
 (one round trip, item, unit or hand-off, as in green_bench). Repetitions of all
 rows are interleaved in random order, as green_bench does.
 
-Run it with the Debian interpreter, which has python3-greenlet:
+Run it with the Debian interpreter, which has python3-greenlet and
+python3-gevent (make bench-deps):
   /usr/bin/python3 bench/python/bench_greenlet.py [--quick]
 If greenlet cannot be imported, the output says so ("skipped") and the exit
-status is 0.
+status is 0; without gevent only the python_gevent rows are left out (the
+context says why).
 """
 
 import argparse
@@ -73,6 +76,26 @@ def timer(stmt, setup="pass", names=None):
 def fixed(stmt, setup="pass", **names):
     """A make_timer for a statement whose state does not depend on number."""
     return lambda number: timer(stmt, setup, names)
+
+
+class Scoped:
+    """A timer (for Case.make_timer) around a loop with its own setup and
+    teardown: run(number) sets up, calls loop(number) between two readings of
+    the CPU clock (gc disabled, as timeit does), tears down, and returns the
+    seconds. Used by the gevent rows, whose greenlets must not outlive a
+    repetition (a leftover runnable greenlet would run inside other rows)."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def timeit(self, number):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self.run(number)
+        finally:
+            if enabled:
+                gc.enable()
 
 
 # ---------------------------------------------------------------- workloads
@@ -424,6 +447,149 @@ def build_cases(greenlet_mod, quick):
     return cases
 
 
+# --------------------------------------------------------------- gevent rows
+
+TIMER_COUNTS = (1000, 100000)
+
+
+def timer_delay(i, n):
+    """Seconds unit i of n sleeps: as green_bench's timer_delay()."""
+    return (1 + (i * 7919) % n) * 1e-6
+
+
+def build_gevent_cases(gevent):
+    """The hub_* scenarios of bench/hub_bench.cpp on gevent: main is one of
+    the units, as in green's and Boost.Fiber's rows."""
+    from gevent.event import Event
+    from gevent.queue import Queue
+
+    sleep, spawn, clock = gevent.sleep, gevent.spawn, time.process_time
+    cases = []
+
+    def sleep0(number):
+        state = {"stop": False, "turns": 0}
+
+        def worker():
+            while not state["stop"]:
+                state["turns"] += 1
+                sleep(0)
+
+        g = spawn(worker)
+        sleep(0)
+        t0 = clock()
+        for _ in range(number):
+            sleep(0)
+        t1 = clock()
+        state["stop"] = True
+        g.join()
+        assert state["turns"] == number + 1
+        return t1 - t0
+
+    cases.append(Case("hub_sleep0/python_gevent", lambda number: Scoped(sleep0), ops=2,
+                      what="two greenlets taking turns with gevent.sleep(0), per hand-off"))
+
+    def event_wake(number):
+        ping, pong = (Event(), Event()), (Event(), Event())
+        state = {"stop": False, "wakes": 0}
+
+        def worker():
+            k = 0
+            while True:
+                ping[k].wait()
+                ping[k].clear()
+                if state["stop"]:
+                    return
+                state["wakes"] += 1
+                pong[k].set()
+                k ^= 1
+
+        g = spawn(worker)
+        k = 0
+
+        def round_():
+            nonlocal k
+            ping[k].set()
+            pong[k].wait()
+            pong[k].clear()
+            k ^= 1
+
+        round_()
+        t0 = clock()
+        for _ in range(number):
+            round_()
+        t1 = clock()
+        state["stop"] = True
+        ping[k].set()
+        g.join()
+        assert state["wakes"] == number + 1
+        return t1 - t0
+
+    cases.append(Case("hub_event_wake/python_gevent", lambda number: Scoped(event_wake), ops=2,
+                      what="Event.set(), the waiter runs (two greenlets, alternating events)"))
+
+    def queue_handoff(number):
+        q = Queue(maxsize=1)
+
+        def producer():
+            i = 0
+            while True:
+                q.put(i)
+                i += 1
+
+        g = spawn(producer)
+        get = q.get
+        ok = get() == 0
+        t0 = clock()
+        for i in range(1, number + 1):
+            ok &= get() == i
+        t1 = clock()
+        g.kill()
+        assert ok
+        return t1 - t0
+
+    cases.append(Case("hub_queue_handoff/python_gevent", lambda number: Scoped(queue_handoff),
+                      what="producer greenlet put()s into Queue(maxsize=1), main get()s"))
+
+    def spawn_join(number):
+        count = [0]
+
+        def body():
+            count[0] += 1
+
+        spawn(body).join()
+        t0 = clock()
+        for _ in range(number):
+            spawn(body).join()
+        t1 = clock()
+        assert count[0] == number + 1
+        return t1 - t0
+
+    cases.append(Case("hub_spawn_join/python_gevent", lambda number: Scoped(spawn_join),
+                      what="gevent.spawn(f).join() of a function that only counts"))
+
+    for n in TIMER_COUNTS:
+        def timers(number, n=n):
+            fired = [0]
+
+            def body(d):
+                sleep(d)
+                fired[0] += 1
+
+            t0 = clock()
+            for _ in range(number):
+                units = [spawn(body, timer_delay(i, n)) for i in range(n)]
+                for u in units:
+                    u.join()
+            t1 = clock()
+            assert fired[0] == number * n
+            return t1 - t0
+
+        cases.append(Case(f"hub_timers/python_gevent/n:{n}",
+                          lambda number, f=timers: Scoped(f), ops=n, number=1,
+                          what="n greenlets sleeping 1..n us (scattered), all joined; per timer"))
+    return cases
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repetitions", type=int, default=15)
@@ -455,7 +621,16 @@ def main():
     context["greenlet"] = getattr(greenlet_mod, "__version__", "unknown")
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    cases = [c for c in build_cases(greenlet_mod, args.quick) if args.filter in c.name]
+    cases = build_cases(greenlet_mod, args.quick)
+    try:
+        import gevent
+    except ImportError as exc:
+        context["gevent"] = f"not available ({exc}); python_gevent rows left out (make bench-deps)"
+    else:
+        context["gevent"] = gevent.__version__
+        context["gevent_loop"] = type(gevent.get_hub().loop).__module__
+        cases += build_gevent_cases(gevent)
+    cases = [c for c in cases if args.filter in c.name]
     for c in cases:
         c.calibrate(args.target)
     rng = random.Random(1)

@@ -19,10 +19,12 @@ IMPL_ORDER = [
     "greenlet", "stackful", "stackless",
     "raw_fcontext", "raw_fcontext_call", "boost_fiber_ctx", "coroutine2", "boost_fibers",
     "cxx20_minimal", "iterator", "python_greenlet", "python_generator",
+    "green", "hub", "python_gevent",
 ]
 SCENARIO_ORDER = [
     "switch_roundtrip", "gen_next", "gen_send", "yield_from", "nested_yield", "spawn_finish",
     "kill_suspended", "tree_walk", "pipeline", "pingpong_many", "memory_parked",
+    "hub_sleep0", "hub_event_wake", "hub_queue_handoff", "hub_spawn_join", "hub_timers",
 ]
 TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 

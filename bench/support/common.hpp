@@ -11,6 +11,7 @@
 #define GREEN_BENCH_COMMON_HPP
 
 #include <charconv>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -133,6 +134,15 @@ inline std::string_view next_line(std::string_view text, std::size_t& pos) noexc
   std::string_view line = text.substr(pos, nl - pos);
   pos = nl + 1;
   return line;
+}
+
+// --------------------------------------------------------------- hub_timers
+
+// timer_delay(i, n): how long unit i of n sleeps: 1 .. n microseconds, each
+// once, in a scattered order (7919 is a prime that divides neither 1,000 nor
+// 100,000), so the timer queue does not get its deadlines sorted.
+inline std::chrono::microseconds timer_delay(int i, int n) {
+  return std::chrono::microseconds(1 + (static_cast<long long>(i) * 7919) % n);
 }
 
 // ------------------------------------------------------------ memory_parked

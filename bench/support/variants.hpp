@@ -32,6 +32,19 @@
 //                                     (touch_stack()) and parked; optional
 //                                     static release_caches(), called before
 //                                     the first RSS reading
+//   hub_sleep0        sleep_pair      turn(): two hand-offs by sleep(0) or
+//                                     yield() (main -> other unit -> main);
+//                                     turns() counts the other unit's turns
+//   hub_event_wake    event_pair      round(): two wake-ups (main wakes the
+//                                     other unit, which wakes main); wakes()
+//                                     counts the other unit's
+//   hub_queue_handoff queue_pair      get() -> int: from a producer unit
+//                                     putting 0, 1, 2, ... into a queue that
+//                                     holds one item
+//   hub_spawn_join    spawn_joiner    run(): spawn a unit that increments
+//                                     count(), join it
+//   hub_timers        timers(int n)   n units, unit i sleeping timer_delay(i,
+//                                     n), all joined; returns how many woke
 //
 // Generators return the address of their value (valid until the next call),
 // so no row pays for copies the others do not.
@@ -41,12 +54,14 @@
 
 // Every policy, each defined at the end of its implementation's header:
 //   green_variants.hpp        greenlet, stackful, stackless (green's rows)
+//   green_hub_variants.hpp    hub_green, hub_parked (green's hub rows)
 //   peer_raw_fcontext.hpp     raw_fcontext, raw_fcontext_call
 //   peer_boost_fiber_ctx.hpp  boost_fiber_ctx
 //   peer_coroutine2.hpp       coroutine2
 //   peer_boost_fibers.hpp     boost_fibers
 //   peer_cxx20_minimal.hpp    cxx20_minimal
 //   peer_iterator.hpp         iterator
+#include "support/green_hub_variants.hpp"
 #include "support/green_variants.hpp"
 #include "support/peer_boost_fiber_ctx.hpp"
 #include "support/peer_boost_fibers.hpp"
