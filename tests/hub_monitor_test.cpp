@@ -154,12 +154,6 @@ BOOST_AUTO_TEST_CASE(the_monitor_stops_with_the_hub) {
 BOOST_AUTO_TEST_CASE(a_thread_exiting_with_its_monitor_running_stops_it) {
   bool running = false;
   std::thread other([&] {
-    // The thread's green state first: a thread whose first green call makes
-    // its hub, and which only ever switched to the hub, keeps its main
-    // greenlet alive after it exits (the thread's green state is torn down
-    // before the hub; seen without the monitor too, left to the hub's
-    // owners).
-    static_cast<void>(green::getcurrent());
     green::start_monitor(1s);
     green::sleep();
     running = green::monitor_running();

@@ -276,4 +276,22 @@ BOOST_AUTO_TEST_CASE(an_empty_task_handle_throws_a_green_error_naming_the_misuse
   BOOST_CHECK_EQUAL(moved.get(), 1);
 }
 
+// H1.7: a thread whose first green call makes its hub (no greenlet of its
+// own before) leaves nothing behind at exit: the hub goes before the thread's
+// green state. Before: the thread's main greenlet leaked (the fixture's
+// count), because the green state was destroyed first.
+BOOST_AUTO_TEST_CASE(a_thread_whose_first_green_call_makes_the_hub_leaks_nothing_at_exit) {
+  int ran = 0;
+  std::thread([&] {
+    green::sleep();
+    green::spawn([&] { ++ran; }).join();
+  }).join();
+  std::thread([&] {
+    green::has_hub();
+    green::get_hub();
+    ++ran;
+  }).join();
+  BOOST_CHECK_EQUAL(ran, 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -23,7 +23,23 @@ namespace detail {
 
 namespace {
 
-thread_local std::unique_ptr<hub_state> tls_hub;
+// The calling thread's hub. A plain pointer (no destructor to register); its
+// owner is hub_owner below, which create() makes only after the thread's
+// green state exists, so that at thread exit (thread_local destructors run
+// in reverse order of construction) the hub goes first and can still kill
+// its greenlets and release the thread's main greenlet (H1.7).
+thread_local hub_state* tls_hub = nullptr;
+
+struct hub_owner {
+  std::unique_ptr<hub_state> hub;
+  ~hub_owner() {
+    // As before the pointer was split from its owner: current_hub() still
+    // names the hub while it is destroyed at thread exit.
+    hub.reset();
+    tls_hub = nullptr;
+  }
+};
+thread_local hub_owner tls_hub_owner;
 
 std::string demangle(const char* name) {
   int status = 0;
@@ -39,12 +55,12 @@ std::string location(const spawn_site& w) {
 
 }  // namespace
 
-hub_state* current_hub() noexcept { return tls_hub.get(); }
+hub_state* current_hub() noexcept { return tls_hub; }
 
 hub_state& hub_for_use(const char*) { return get_hub().state(); }
 
 void check_owner(const hub_state* owner, const char* what) {
-  if (owner != nullptr && owner == tls_hub.get()) return;
+  if (owner != nullptr && owner == tls_hub) return;
   throw error(std::string("green: ") + what +
               " belongs to the hub of another thread (or to a hub that was destroyed); use hub "
               "objects only on the thread that created them, and pass values between threads "
@@ -462,7 +478,10 @@ hub& create(hub_options o, boost::asio::io_context* io) {
         "green: the hub is used after this thread's green state was destroyed (thread "
         "exit); finish hub work before the thread ends");
   }
-  detail::tls_hub = std::make_unique<detail::hub_state>(o, io);
+  static_cast<void>(greenlet::current());  // the thread's green state first (H1.7)
+  auto h = std::make_unique<detail::hub_state>(o, io);
+  detail::tls_hub = h.get();
+  detail::tls_hub_owner.hub = std::move(h);
   return detail::tls_hub->facade;
 }
 }  // namespace
@@ -492,7 +511,10 @@ void destroy_hub() {
   // Shut down while still installed: code that unwinds in the killed tasks
   // sees this hub (and gets an error if it tries to block), not a new one.
   detail::tls_hub->shutdown();
-  detail::tls_hub.reset();
+  // current_hub() is null while the hub is destroyed here, as reset() does.
+  std::unique_ptr<detail::hub_state> gone = std::move(detail::tls_hub_owner.hub);
+  detail::tls_hub = nullptr;
+  gone.reset();
 }
 
 void sleep(duration d) {
