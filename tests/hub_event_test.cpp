@@ -179,4 +179,50 @@ BOOST_AUTO_TEST_CASE(an_async_result_handle_destroyed_during_get_still_delivers)
   BOOST_CHECK_EQUAL(got, 5);
 }
 
+// H5.1: a wake-up pass wakes only the waiters present when it began. A
+// waiter that clears the event and waits again is not woken by the pass
+// still running (before: it was, and its wait returned true for an event
+// that was clear for the whole of that wait).
+BOOST_AUTO_TEST_CASE(a_waiter_that_clears_and_waits_again_is_not_woken_by_the_running_pass) {
+  green::event ev;
+  std::vector<std::string> trace;
+  auto a = green::spawn([&] {
+    ev.wait();
+    trace.push_back("a woke");
+    ev.clear();
+    trace.push_back(ev.wait(1s) ? "a true" : "a false");
+  });
+  auto b = green::spawn([&] {
+    ev.wait();
+    trace.push_back("b woke");
+  });
+  green::sleep();
+  ev.set();
+  green::joinall({a, b});
+  BOOST_CHECK((trace == std::vector<std::string>{"a woke", "b woke", "a false"}));
+}
+
+// H5.1: waiters that arrive during a pass while the flag stays set are woken
+// by a pass of their own, after the others.
+BOOST_AUTO_TEST_CASE(waiters_arriving_during_a_pass_on_a_set_event_are_woken_after_it) {
+  green::event ev;
+  std::vector<std::string> trace;
+  auto a = green::spawn([&] {
+    ev.wait();
+    trace.push_back("a woke");
+    auto late = green::spawn([&] { trace.push_back(ev.wait() ? "late true" : "late false"); });
+    green::sleep();
+    trace.push_back("a again");
+  });
+  auto b = green::spawn([&] {
+    ev.wait();
+    trace.push_back("b woke");
+  });
+  green::sleep();
+  ev.set();
+  green::joinall({a, b});
+  green::sleep();
+  BOOST_CHECK((trace == std::vector<std::string>{"a woke", "b woke", "late true", "a again"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

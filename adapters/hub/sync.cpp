@@ -65,13 +65,18 @@ void event_set(event_core& e) {
     const std::shared_ptr<event_core> keep = std::move(h.notifying_events.front());
     h.notifying_events.pop_front();
     event_core& ev = *keep;
-    while (!ev.waiters.empty()) {
+    // Only the waiters present now: one that waits again meanwhile (after a
+    // clear(), say) waits for the next set (H5.1).
+    for (std::size_t n = ev.waiters.size(); n > 0 && !ev.waiters.empty(); --n) {
       wait_slot* s = ev.waiters.front();
       ev.waiters.pop_front();
       ev.owner->resume_now(*s, true);
     }
     ev.observers.fire();
     ev.notify_scheduled = false;
+    // Those that queued behind the pass while the flag stayed set get a pass
+    // of their own.
+    if (ev.flag && !ev.waiters.empty()) event_set(ev);
   });
 }
 
