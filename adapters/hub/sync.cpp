@@ -65,7 +65,13 @@ void event_set(event_core& e) {
     const std::shared_ptr<event_core> keep = std::move(h.notifying_events.front());
     h.notifying_events.pop_front();
     event_core& ev = *keep;
-    while (!ev.waiters.empty()) {
+    // H5.1: those waiting when the round starts were there for the set();
+    // one that queues during the round is woken by it only while the flag
+    // is still up: after a clear() it waits for the next set(), or a waiter
+    // looping on wait() would be woken again and again here.
+    std::size_t early = ev.waiters.size();
+    while (!ev.waiters.empty() && (early > 0 || ev.flag)) {
+      if (early > 0) --early;
       wait_slot* s = ev.waiters.front();
       ev.waiters.pop_front();
       ev.owner->resume_now(*s, true);
