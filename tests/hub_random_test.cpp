@@ -332,7 +332,8 @@ struct world {
       world& w;
       ~running() { --w.members_running; }
     } guard{*this};
-    if (++members_running > pool_size) ++too_many_members;
+    if (++members_running > pool_size || members.size() > static_cast<std::size_t>(pool_size))
+      ++too_many_members;
     log(1000 + m, "member");
     green::sleep(some_time());
     const int id = next_id++;
@@ -454,10 +455,14 @@ std::string run_seed(std::uint32_t seed) {
     BOOST_CHECK_EQUAL(w.too_many_members, 0);
     BOOST_CHECK_EQUAL(w.members_running, 0);
     BOOST_CHECK(w.members.empty());
+    // A spawner killed while the pool was full leaves an index with no task,
+    // and spawners overtake each other: the two lists do not line up.
     for (std::size_t i = 0; i < w.children.size(); ++i) {
-      BOOST_CHECK_MESSAGE(w.children[i].ready(), "pool member " << i << " never finished");
-      BOOST_CHECK_MESSAGE(w.member_starts[i] <= 1,
-                          "pool member " << i << " ran " << w.member_starts[i] << " times");
+      BOOST_CHECK_MESSAGE(w.children[i].ready(), "pool task " << i << " never finished");
+    }
+    for (std::size_t m = 0; m < w.member_starts.size(); ++m) {
+      BOOST_CHECK_MESSAGE(w.member_starts[m] <= 1,
+                          "pool member " << m << " ran " << w.member_starts[m] << " times");
     }
     int failed = 0;
     for (std::size_t i = 0; i < w.tasks.size(); ++i) {
