@@ -402,7 +402,10 @@ struct world {
 };
 
 int tasks_per_seed() { return green::test::under_tsan || RUNNING_ON_VALGRIND ? 60 : 300; }
-int seeds() { return green::test::under_tsan || RUNNING_ON_VALGRIND ? 10 : 200; }
+int seeds() {
+  if (green::test::under_tsan || RUNNING_ON_VALGRIND) return 10;
+  return green::test::under_asan ? 60 : 200;  // ASan: about 7 s for 200
+}
 
 // Runs one seed to the end and checks every invariant; returns the trace.
 std::string run_seed(std::uint32_t seed) {
