@@ -48,6 +48,34 @@ BOOST_AUTO_TEST_CASE(a_wait_returns_true_if_the_event_was_set_even_if_cleared_be
   BOOST_CHECK(!e.is_set());
 }
 
+// H5.1: a wait() that starts after clear() waits for the next set(), even if
+// it starts while the waiters of the earlier set() are being woken. (Before,
+// the round woke it too, with true: a loop such as group::kill's
+// `while (!empty) wait(empty)` spun in the hub forever.)
+BOOST_AUTO_TEST_CASE(
+    a_wait_begun_after_clear_while_waiters_are_being_woken_waits_for_the_next_set) {
+  green::event e;
+  int returned = 0;
+  auto w = green::spawn([&] {
+    for (int i = 0; i < 3; ++i) {
+      e.wait();
+      ++returned;
+    }
+  });
+  green::sleep();
+  e.set();
+  e.clear();
+  green::sleep();
+  BOOST_CHECK_EQUAL(returned, 1);
+  e.set();
+  e.clear();
+  green::sleep();
+  BOOST_CHECK_EQUAL(returned, 2);
+  e.set();
+  w.join();
+  BOOST_CHECK_EQUAL(returned, 3);
+}
+
 // H5.1, gevent 1.15 item 14 contract: wait(timeout) returns false, never throws.
 BOOST_AUTO_TEST_CASE(a_timed_wait_returns_false_on_timeout) {
   green::event e;
