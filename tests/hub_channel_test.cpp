@@ -16,19 +16,7 @@
 
 using namespace std::chrono_literals;
 
-namespace {
-
-template <class E, class F>
-bool throws(F&& f) {
-  try {
-    f();
-  } catch (const E&) {
-    return true;
-  }
-  return false;
-}
-
-}  // namespace
+using green::test::throws;
 
 BOOST_FIXTURE_TEST_SUITE(hub_channel, green::test::hub_check)
 

@@ -29,17 +29,9 @@ void run_in_hub(std::function<void()> fn) {
   green::sleep();
 }
 
-template <class E, class F>
-bool throws(F&& f) {
-  try {
-    f();
-  } catch (const E&) {
-    return true;
-  }
-  return false;
-}
-
 }  // namespace
+
+using green::test::throws;
 
 BOOST_FIXTURE_TEST_SUITE(hub_queue, green::test::hub_check)
 

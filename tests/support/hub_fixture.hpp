@@ -35,6 +35,18 @@ struct hub_check : leak_check {
   }
 };
 
+// throws<E>(f) is whether f() throws an E (for checks inside greenlet
+// bodies, where BOOST_CHECK_THROW's message would name no greenlet).
+template <class E, class F>
+bool throws(F&& f) {
+  try {
+    f();
+  } catch (const E&) {
+    return true;
+  }
+  return false;
+}
+
 struct real_clock_hub : hub_check {
   real_clock_hub() : hub_check(false) {}
 };
