@@ -8,7 +8,7 @@
 #   make demo       build, then run every example program
 #   make sanitize   ASan + UBSan build and tests (build-asan/)
 #   make tsan       ThreadSanitizer build and tests (build-tsan/)
-#   make valgrind   tests under valgrind memcheck (build-valgrind/)
+#   make valgrind   the default build's tests under valgrind memcheck (build/)
 #   make clang      clang++ build with warnings as errors, and its tests (build-clang/)
 #   make format / format-check / clean
 #   make bench-deps / bench / bench-instr   benchmarks (see the end of this file)
@@ -126,23 +126,23 @@ tsan: deps
 	cmake --build --preset tsan -j$(JOBS)
 	ctest --preset tsan $(ARGS)
 
-# valgrind: memcheck over every test not labelled no_valgrind (the `valgrind`
-# test preset filters them). valgrind's --error-exitcode turns any error or
-# definite/indirect leak into a test failure, so the target fails; without it
-# ctest only counts "defects" and still exits 0. The failing tests' valgrind
-# logs are printed. An empty DartConfiguration.tcl silences ctest's warning
-# that the project has no include(CTest); the --overwrite options replace it.
+# valgrind: memcheck over the default build's tests (build/: the same
+# RelWithDebInfo binaries `make test` runs, so CI compiles them once), every
+# test not labelled no_valgrind (the `valgrind` test preset filters them).
+# valgrind's --error-exitcode turns any error or definite/indirect leak into a
+# test failure, so the target fails; without it ctest only counts "defects"
+# and still exits 0. The failing tests' valgrind logs are printed. An empty
+# DartConfiguration.tcl silences ctest's warning that the project has no
+# include(CTest); the --overwrite options replace it.
 VALGRIND ?= valgrind
 VALGRIND_OPTS := --error-exitcode=99 --leak-check=full \
   --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
   --track-origins=no --suppressions=$(CURDIR)/tests/valgrind.supp
-VALGRIND_LOGS := build-valgrind/Testing/Temporary
-valgrind: deps
-	cmake --preset valgrind
-	cmake --build --preset valgrind -j$(JOBS)
-	@touch -a build-valgrind/DartConfiguration.tcl
+VALGRIND_LOGS := build/Testing/Temporary
+valgrind: build
+	@touch -a build/DartConfiguration.tcl
 	@rm -f $(VALGRIND_LOGS)/MemoryChecker.*.log
-	@ctest --preset valgrind --test-dir build-valgrind -T memcheck \
+	@ctest --preset valgrind --test-dir build -T memcheck \
 	  --overwrite MemoryCheckCommand=$$(command -v $(VALGRIND)) \
 	  --overwrite "MemoryCheckCommandOptions=$(VALGRIND_OPTS)" $(ARGS) || { \
 	  for log in $$(grep -L 'ERROR SUMMARY: 0 errors' $(VALGRIND_LOGS)/MemoryChecker.*.log 2>/dev/null); do \
@@ -152,7 +152,7 @@ valgrind: deps
 
 # clean: every preset's build directory.
 clean:
-	rm -rf build build-asan build-tsan build-valgrind build-bench build-clang
+	rm -rf build build-asan build-tsan build-bench build-clang
 
 # format / format-check: .clang-format over all C++ sources; CI-style check
 # without modifying files.
