@@ -419,4 +419,6 @@ greenlet greenlet::from_native(detail::greenlet_state* s) noexcept {
   return greenlet(s);
 }
 
+const greenlet& greenlet::borrow_native(detail::greenlet_state* s) noexcept { return s->self; }
+
 }  // namespace green

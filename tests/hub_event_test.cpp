@@ -253,4 +253,58 @@ BOOST_AUTO_TEST_CASE(waiters_arriving_during_a_pass_on_a_set_event_are_woken_aft
   BOOST_CHECK((trace == std::vector<std::string>{"a woke", "b woke", "late true", "a again"}));
 }
 
+// H5.1: a waiter woken another way (here a kill) before set() reaches it
+// resumes with that and is no part of the pass, which must still end: later
+// waiters are woken by later set() calls. (The randomized test found a pass
+// that counted such a waiter and never ended, so later waiters hung.)
+BOOST_AUTO_TEST_CASE(a_waiter_killed_just_before_set_does_not_stall_the_events_later_passes) {
+  green::event ev;
+  int woken = 0;
+  auto victim = green::spawn([&] {
+    ev.wait();
+    ++woken;
+  });
+  auto other = green::spawn([&] {
+    ev.wait();
+    ++woken;
+  });
+  green::sleep();
+  victim.kill(green::greenlet_exit(), false);
+  green::sleep();  // the kill is delivered: the victim is woken, not yet run
+  ev.set();
+  green::joinall({victim, other});
+  BOOST_CHECK_EQUAL(woken, 1);
+  ev.clear();
+  auto late = green::spawn([&] {
+    ev.wait();
+    ++woken;
+  });
+  green::sleep();
+  ev.set();
+  BOOST_CHECK(late.join(1s));
+  BOOST_CHECK_EQUAL(woken, 2);
+  // A set event lets a new wait() through at once once the pass is over.
+  BOOST_CHECK(ev.wait(0s));
+}
+
+// H5.1: a timed-out waiter (woken by its timer before set() reaches it) is
+// not part of the pass either.
+BOOST_AUTO_TEST_CASE(a_waiter_timed_out_just_before_set_does_not_stall_the_event) {
+  green::event ev;
+  std::optional<bool> first;
+  auto w = green::spawn([&] { first = ev.wait(0s); });
+  green::sleep();  // w blocks; its zero timeout fires in the next turn
+  green::sleep();
+  ev.set();
+  w.join();
+  BOOST_CHECK(first.has_value());
+  ev.clear();
+  bool later = false;
+  auto x = green::spawn([&] { later = ev.wait(); });
+  green::sleep();
+  ev.set();
+  BOOST_CHECK(x.join(1s));
+  BOOST_CHECK(later);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

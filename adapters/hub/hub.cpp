@@ -92,15 +92,14 @@ void hub_state::shutdown() noexcept {
     // the destructors that run.
     const greenlet& self = greenlet::current();
     for (int round = 0; round < 1000 && !live.empty(); ++round) {
-      std::vector<std::shared_ptr<task_core>> tasks;
-      for (auto& [k, v] : live) tasks.push_back(v);
+      std::vector<std::shared_ptr<task_core>> tasks = live.snapshot();
       for (auto& t : tasks) {
         if (t->done) continue;
         if (!t->started || t->g.dead()) {
           t->done = true;
           t->result = task_core::outcome::exited;
           t->error = std::make_exception_ptr(greenlet_exit());
-          live.erase(t.get());
+          live.remove(t.get());
           continue;
         }
         // Unwind it back to here (not to the hub) with greenlet_exit.
@@ -110,10 +109,10 @@ void hub_state::shutdown() noexcept {
         } catch (...) {
           report_unraisable(std::current_exception(), t->g, "killing a task with its hub");
         }
-        live.erase(t.get());
+        live.remove(t.get());
       }
     }
-    ready.clear();
+    discard_ready();
     callbacks.clear();
     notifying_events.clear();
     idlers.clear();
@@ -128,6 +127,7 @@ void hub_state::shutdown() noexcept {
       }
     }
   }
+  discard_ready();
   live.clear();
   wake_timer.reset();
 }
@@ -163,8 +163,7 @@ bool hub_state::resume_now(wait_slot& s, bool result) {
   if (s.woken) return false;
   s.woken = true;
   s.result = result;
-  greenlet g = greenlet::from_native(s.g);
-  g.switch_();
+  greenlet::borrow_native(s.g).switch_();  // alive: it is blocked on `s`
   return true;
 }
 
@@ -224,7 +223,8 @@ void hub_state::run_callback_guarded(std::function<void()>& fn) {
 
 void hub_state::resume_guarded(greenlet_state* g) {
   try {
-    greenlet::from_native(g).switch_();
+    // Borrowed: a greenlet blocked in the hub lives (its wait holds its stack).
+    greenlet::borrow_native(g).switch_();
   } catch (const greenlet_exit&) {
     throw;
   } catch (...) {
@@ -255,8 +255,8 @@ void hub_state::suspend(greenlet_state* self) {
     const ready_item item = ready.pop_front();
     --batch_left;
     if (!resumable(item)) continue;
-    if (item.g == self) return;  // its own wake-up is next: nothing to switch
-    greenlet::from_native(item.g).switch_();
+    if (item.g == self) return;                 // its own wake-up is next: nothing to switch
+    greenlet::borrow_native(item.g).switch_();  // alive: it is blocked here
     return;
   }
   hub_g.switch_();
@@ -270,6 +270,10 @@ void hub_state::run_ready_batch() {
   while (batch_left > 0 && !ready.empty()) {
     --batch_left;
     const ready_item item = ready.pop_front();
+    if (item.task != nullptr) {
+      run_task_item(item);
+      continue;
+    }
     if (item.g == nullptr) {
       std::function<void()> fn = std::move(callbacks.front());
       callbacks.pop_front();
@@ -288,6 +292,36 @@ void hub_state::run_ready_batch() {
     if (io->stopped()) io->restart();
     io->poll();
   }
+}
+
+void hub_state::discard_ready() noexcept {
+  // A task item holds its core: drop those references with the items.
+  while (!ready.empty()) {
+    const ready_item item = ready.pop_front();
+    if (item.task != nullptr && --item.task->queued == 0) item.task->queued_keep.reset();
+  }
+}
+
+void hub_state::run_task_item(const ready_item& item) {
+  std::shared_ptr<task_core> t = item.task->queued_keep;
+  if (--t->queued == 0) t->queued_keep.reset();
+  if (item.serial == ready_item::notify_item) {
+    notify_links(*t);
+    return;
+  }
+  if (t->done || t->started) return;
+  // As for a resume: the hub waits in its batch while the task runs, so the
+  // task's first block may switch to the next item itself.
+  parked_in_batch = true;
+  try {
+    start_now(t);
+  } catch (const greenlet_exit&) {
+    parked_in_batch = false;
+    throw;
+  } catch (...) {
+    report_failure(nullptr, std::current_exception());
+  }
+  parked_in_batch = false;
 }
 
 void hub_state::fire_due_timers() {
@@ -380,7 +414,7 @@ void hub_state::deliver_loop_exit() {
     waiting.push_back(waiting_greenlet{main.id(), "main", true, describe_wait(*s), ""});
   }
   std::vector<task_core*> tasks;
-  for (auto& [k, v] : live) tasks.push_back(k);
+  live.for_each([&](task_core* t) { tasks.push_back(t); });
   std::sort(tasks.begin(), tasks.end(),
             [](const task_core* a, const task_core* b) { return a->id < b->id; });
   for (task_core* t : tasks) {
@@ -503,10 +537,10 @@ void destroy_hub() {
         "green: destroy_hub() must be called outside the hub and outside spawned "
         "greenlets (from the main greenlet, once the work is done)");
   }
-  for (auto& [k, v] : detail::tls_hub->live) {
-    if (v->g == cur) {
-      throw error("green: destroy_hub() called from a spawned greenlet; call it from main");
-    }
+  bool from_task = false;
+  detail::tls_hub->live.for_each([&](detail::task_core* t) { from_task |= t->g == cur; });
+  if (from_task) {
+    throw error("green: destroy_hub() called from a spawned greenlet; call it from main");
   }
   // Shut down while still installed: code that unwinds in the killed tasks
   // sees this hub (and gets an error if it tries to block), not a new one.

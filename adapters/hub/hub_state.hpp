@@ -37,6 +37,7 @@ struct wait_slot {
   std::uint64_t serial = 0;
   bool woken = false;
   bool result = false;    // what the waker reports (event set, task done)
+  bool in_pass = false;   // woken by an event's direct pass (event_set())
   std::exception_ptr ex;  // thrown at the blocking point when resumed
   const char* what = "";  // for the loop_exit report
   const void* object = nullptr;
@@ -62,12 +63,62 @@ struct greenlet_record {
 };
 
 // A ready-queue entry: resume the greenlet of a slot (if that wait is still
-// the one the serial names) or, with no greenlet, run the next callback of
-// hub_state::callbacks in the hub. Trivially copyable, so that queueing a
-// wake-up is a store into a ring.
+// the one the serial names); or, with no greenlet, start a task (serial
+// start_item) or notify its links (notify_item); or, with neither, run the
+// next callback of hub_state::callbacks in the hub. Trivially copyable, so
+// that queueing a wake-up is a store into a ring, and a spawn allocates no
+// callback.
 struct ready_item {
   greenlet_state* g = nullptr;
   std::uint64_t serial = 0;
+  task_core* task = nullptr;
+  static constexpr std::uint64_t start_item = 0, notify_item = 1;
+};
+
+// live_list: the hub's unfinished tasks, in spawn order, intrusive (links
+// and the reference that holds each are members of task_core), so that a
+// spawn allocates no node.
+class live_list {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  std::size_t size() const noexcept { return size_; }
+  void add(const std::shared_ptr<task_core>& t) {
+    t->live_keep = t;
+    t->live_prev = tail_;
+    t->live_next = nullptr;
+    (tail_ != nullptr ? tail_->live_next : head_) = t.get();
+    tail_ = t.get();
+    ++size_;
+  }
+  bool contains(const task_core* t) const noexcept { return t->live_keep != nullptr; }
+  // remove() unlinks `t` and returns the reference the list held (empty if
+  // `t` was not listed).
+  std::shared_ptr<task_core> remove(task_core* t) noexcept {
+    if (!contains(t)) return nullptr;
+    (t->live_prev != nullptr ? t->live_prev->live_next : head_) = t->live_next;
+    (t->live_next != nullptr ? t->live_next->live_prev : tail_) = t->live_prev;
+    t->live_prev = t->live_next = nullptr;
+    --size_;
+    return std::move(t->live_keep);
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    for (task_core* t = head_; t != nullptr; t = t->live_next) f(t);
+  }
+  std::vector<std::shared_ptr<task_core>> snapshot() const {
+    std::vector<std::shared_ptr<task_core>> v;
+    v.reserve(size_);
+    for_each([&](task_core* t) { v.push_back(t->live_keep); });
+    return v;
+  }
+  void clear() noexcept {
+    while (head_ != nullptr) remove(head_);
+  }
+
+ private:
+  task_core* head_ = nullptr;
+  task_core* tail_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 // ring: a FIFO in one power-of-two array that grows when full; no
@@ -78,7 +129,7 @@ class ring {
   bool empty() const noexcept { return head_ == tail_; }
   std::size_t size() const noexcept { return tail_ - head_; }
   void push_back(const T& v) {
-    if (size() == buf_.size()) grow();
+    if (__builtin_expect(size() == buf_.size(), 0)) grow();
     buf_[tail_++ & (buf_.size() - 1)] = v;
   }
   // front() and pop_front(): only when not empty.
@@ -87,7 +138,7 @@ class ring {
   void clear() noexcept { head_ = tail_ = 0; }
 
  private:
-  void grow() {
+  [[gnu::noinline]] void grow() {
     std::vector<T> b(buf_.empty() ? 64 : 2 * buf_.size());
     for (std::size_t i = head_; i != tail_; ++i) b[i - head_] = buf_[i & (buf_.size() - 1)];
     tail_ -= head_;
@@ -145,8 +196,16 @@ struct hub_state {
   }
   void schedule(std::function<void()> fn) {
     callbacks.push_back(std::move(fn));
-    ready.push_back(ready_item{nullptr, 0});
+    ready.push_back(ready_item{});
   }
+  // queue_task_item() queues a task's start or link notification; the core
+  // is held until the item runs (or the ready queue is discarded).
+  void queue_task_item(const std::shared_ptr<task_core>& t, std::uint64_t kind) {
+    ready.push_back(ready_item{nullptr, kind, t.get()});
+    if (t->queued++ == 0) t->queued_keep = t;
+  }
+  void run_task_item(const ready_item& item);
+  void discard_ready() noexcept;
   // throw_to() throws `ex` into a blocked greenlet, or keeps it for its next
   // blocking point.
   void throw_to(greenlet_state* g, std::exception_ptr ex, const void* owner);
@@ -232,7 +291,7 @@ struct hub_state {
     if (c.g == g) c = cached_record{};
     records.erase(g);
   }
-  std::unordered_map<task_core*, std::shared_ptr<task_core>> live;
+  live_list live;
   std::uint64_t next_task_id = 1;
   error_handler on_error;
   bool destroying = false;
@@ -269,11 +328,15 @@ struct event_core : std::enable_shared_from_this<event_core> {
   explicit event_core(hub_state* h) noexcept : owner(h) {}
   hub_state* owner;
   bool flag = false;
-  bool notify_scheduled = false;
+  bool notify_scheduled = false;  // a pass of wake-ups is under way
+  std::size_t pass_left = 0;      // waiters of a direct pass not yet resumed
   std::deque<wait_slot*> waiters;
   observer_list observers;  // notified after the waiters
 };
 void event_set(event_core& e);
+// end_pass() closes a pass of wake-ups, and starts the next if waiters
+// queued behind it while the flag stayed set.
+void end_pass(event_core& e);
 bool event_wait(event_core& e, std::optional<duration> timeout, const void* object,
                 const char* what);
 

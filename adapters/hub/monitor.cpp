@@ -351,7 +351,7 @@ std::vector<greenlet_info> run_info_entries() {
   out.push_back(greenlet_info{greenlet_info::kind::hub, h->hub_g.id(), h->hub_g.name(),
                               parent_id(h->hub_g), hs.str(), ""});
   std::vector<detail::task_core*> tasks;
-  for (auto& [k, v] : h->live) tasks.push_back(k);
+  h->live.for_each([&](detail::task_core* t) { tasks.push_back(t); });
   std::sort(tasks.begin(), tasks.end(),
             [](const detail::task_core* a, const detail::task_core* b) { return a->id < b->id; });
   for (detail::task_core* t : tasks) {

@@ -55,11 +55,33 @@ void event_set(event_core& e) {
   e.flag = true;
   if ((e.waiters.empty() && e.observers.entries.empty()) || e.notify_scheduled) return;
   e.notify_scheduled = true;
-  // H5.1: woken FIFO, from the hub, each running until it blocks; a wait()
-  // that arrives meanwhile queues behind them. The hub keeps the event alive
-  // until the callback runs (one keep per callback, both FIFO), so the
-  // callback holds only a pointer and scheduling it allocates nothing.
   hub_state& h = *e.owner;
+  if (e.observers.entries.empty()) {
+    // H5.1, the direct pass: the waiters present now go into the ready
+    // queue, FIFO, where the hub's notification callback would have gone,
+    // and each runs until it blocks, as it would have from that callback.
+    // A blocking greenlet then switches to the next of them itself
+    // (hub_state::suspend()): one switch per wake-up instead of two through
+    // the hub. The pass ends when the last of them has resumed
+    // (event_wait()); a wait() meanwhile queues behind it.
+    // One woken already (a kill, a timeout) resumes with that instead, and is
+    // not part of the pass.
+    e.pass_left = 0;
+    while (!e.waiters.empty()) {
+      wait_slot* s = e.waiters.front();
+      e.waiters.pop_front();
+      if (h.wake_ready(*s)) {
+        s->in_pass = true;
+        ++e.pass_left;
+      }
+    }
+    if (e.pass_left == 0) end_pass(e);
+    return;
+  }
+  // With observers (wait()/iwait() on this event), the pass runs in the hub,
+  // which fires the observers after the waiters. The hub keeps the event
+  // alive until the callback runs (one keep per callback, both FIFO), so the
+  // callback holds only a pointer and scheduling it allocates nothing.
   h.notifying_events.push_back(e.shared_from_this());
   h.schedule([&h] {
     const std::shared_ptr<event_core> keep = std::move(h.notifying_events.front());
@@ -73,11 +95,15 @@ void event_set(event_core& e) {
       ev.owner->resume_now(*s, true);
     }
     ev.observers.fire();
-    ev.notify_scheduled = false;
-    // Those that queued behind the pass while the flag stayed set get a pass
-    // of their own.
-    if (ev.flag && !ev.waiters.empty()) event_set(ev);
+    end_pass(ev);
   });
+}
+
+void end_pass(event_core& e) {
+  e.notify_scheduled = false;
+  // Those that queued behind the pass while the flag stayed set get a pass
+  // of their own.
+  if (e.flag && !e.waiters.empty()) event_set(e);
 }
 
 bool event_wait(event_core& e, std::optional<duration> timeout, const void* object,
@@ -107,6 +133,7 @@ bool event_wait(event_core& e, std::optional<duration> timeout, const void* obje
     e.waiters.push_back(&s);
     if (timeout) timer = h.add_timer(h.now() + *timeout, [&h, &s] { h.wake(s, nullptr, false); });
   });
+  if (s.in_pass && --e.pass_left == 0) end_pass(e);
   return s.result;
 }
 

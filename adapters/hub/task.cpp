@@ -16,23 +16,40 @@ void release_greenlet_locals(std::uint64_t gid) noexcept;
 task_core::task_core(spawn_site w) noexcept : where(w) {}
 task_core::~task_core() = default;
 
+namespace {
+
+// set_task_name() names a task's greenlet "<prefix><id>", formatted without a stream or to_string:
+// it is part of every spawn.
+void set_task_name(greenlet& g, std::string_view prefix, std::uint64_t id) {
+  char buf[48];
+  std::size_t n = prefix.copy(buf, 24);
+  char digits[20];
+  std::size_t k = 0;
+  do {
+    digits[k++] = static_cast<char>('0' + id % 10);
+    id /= 10;
+  } while (id != 0);
+  while (k > 0) buf[n++] = digits[--k];
+  g.set_name(std::string_view(buf, n));
+}
+
+}  // namespace
+
 void start_task(const std::shared_ptr<task_core>& core, std::optional<duration> delay) {
   hub_state& h = get_hub().state();
   core->owner = &h;
   core->id = h.next_task_id++;
   task_core* raw = core.get();
   core->g = greenlet([&h, raw] { h.task_body(*raw); }, h.hub_g);
-  core->g.set_name("task-" + std::to_string(core->id));
-  h.live.emplace(raw, core);
-  std::weak_ptr<task_core> weak = core;
-  auto start = [&h, weak] {
-    auto t = weak.lock();
-    if (t && !t->done && !t->started) h.start_now(t);
-  };
+  set_task_name(core->g, "task-", core->id);
+  h.live.add(core);
   if (delay && *delay > duration::zero()) {
-    core->start_timer = h.add_timer(h.now() + *delay, [&h, start] { h.schedule(start); });
+    std::weak_ptr<task_core> weak = core;
+    core->start_timer = h.add_timer(h.now() + *delay, [&h, weak] {
+      if (auto t = weak.lock()) h.queue_task_item(t, ready_item::start_item);
+    });
   } else {
-    h.schedule(std::move(start));  // H3.1: FIFO, once the spawner yields
+    h.queue_task_item(core, ready_item::start_item);  // H3.1: FIFO, once the spawner yields
   }
 }
 
@@ -66,23 +83,22 @@ void hub_state::task_body(task_core& t) {
 void hub_state::finish_task(task_core& t) {
   t.done = true;
   if (t.start_timer != 0) cancel_timer(t.start_timer);
-  auto it = live.find(&t);
-  std::shared_ptr<task_core> keep;
-  if (it != live.end()) {
-    keep = std::move(it->second);
-    live.erase(it);
-  } else {
-    keep = t.shared_from_this();
-  }
+  std::shared_ptr<task_core> keep = live.remove(&t);
+  if (!keep) keep = t.shared_from_this();
   if (t.g.native_handle() != nullptr) {
     auto r = records.find(t.g.native_handle());
     if (r != records.end() && r->second.slot == nullptr) erase_record(t.g.native_handle());
   }
   if (destroying || t.notify_scheduled) return;
+  // With no link, nothing to notify (gevent schedules _notify_links only
+  // when there are links; one added later schedules it itself), unless
+  // `keep` is the last reference: the core (and the handle of the greenlet
+  // this runs on) must then be released from the hub, once it has ended.
+  if (t.links.empty() && keep.use_count() > 1) return;
   t.notify_scheduled = true;
   // Links fire from the hub after the greenlet is gone (gevent schedules
-  // _notify_links); `keep` holds the task until then.
-  schedule([this, keep] { notify_links(*keep); });
+  // _notify_links); the queued item holds the task until then.
+  queue_task_item(keep, ready_item::notify_item);
 }
 
 void hub_state::notify_links(task_core& t) {
@@ -114,8 +130,8 @@ void hub_state::notify_links(task_core& t) {
       core->id = next_task_id++;
       task_core* raw = core.get();
       core->g = greenlet([this, raw] { task_body(*raw); }, hub_g);
-      core->g.set_name("link-of-task-" + std::to_string(t.id));
-      live.emplace(raw, core);
+      set_task_name(core->g, "link-of-task-", t.id);
+      live.add(core);
       std::function<void()> run = [&] { start_now(core); };
       run_callback_guarded(run);
     }
@@ -177,9 +193,7 @@ std::uint64_t task_base::add_link(detail::link_kind kind, callback cb) const {
   if (core_->done && !core_->notify_scheduled) {
     // Links added after the end fire too (gevent), through the hub.
     core_->notify_scheduled = true;
-    auto keep = core_;
-    detail::hub_state* h = core_->owner;
-    h->schedule([h, keep] { h->notify_links(*keep); });
+    core_->owner->queue_task_item(core_, detail::ready_item::notify_item);
   }
   return id;
 }

@@ -188,6 +188,10 @@ class GREEN_API greenlet {
   // Internal: the state pointer (used by hash and the library).
   detail::greenlet_state* native_handle() const noexcept { return state_; }
   static greenlet from_native(detail::greenlet_state* s) noexcept;  // adds a reference
+  // borrow_native(s) is s's own handle, without a reference (like current()):
+  // for a caller that knows `s` lives while it uses the handle (the hub
+  // resumes greenlets blocked in it), and saves two atomic operations.
+  static const greenlet& borrow_native(detail::greenlet_state* s) noexcept;
 
  private:
   friend struct detail::greenlet_state;

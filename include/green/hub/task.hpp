@@ -87,6 +87,14 @@ class GREEN_API task_core : public std::enable_shared_from_this<task_core> {
   std::vector<task_link> links;
   std::uint64_t next_link = 1;
   std::uint64_t start_timer = 0;  // spawn_later's timer, 0 if none
+  // The hub's bookkeeping (adapters/hub): its list of unfinished tasks, which
+  // holds the core (live_keep), and the reference that holds it while its
+  // start or its link notification waits in the ready queue (`queued` items).
+  task_core* live_prev = nullptr;
+  task_core* live_next = nullptr;
+  std::shared_ptr<task_core> live_keep;
+  std::shared_ptr<task_core> queued_keep;
+  std::uint32_t queued = 0;
 };
 
 template <class T>
