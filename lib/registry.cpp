@@ -9,6 +9,7 @@
 
 #include <mutex>
 
+#include "green/debug.hpp"
 #include "runtime.hpp"
 
 namespace green::detail {
@@ -81,3 +82,23 @@ void unregister_thread(thread_state* ts) noexcept {
 }
 
 }  // namespace green::detail
+
+namespace green {
+
+std::size_t debug::registered_greenlets() noexcept {
+  const detail::thread_state* ts = detail::tls_state;
+  if (ts == nullptr) return 0;
+  std::size_t n = 0;
+  for (const detail::registry_link* r = ts->greenlets.next; r != &ts->greenlets; r = r->next) ++n;
+  return n;
+}
+
+std::size_t debug::registered_threads() noexcept {
+  std::lock_guard<std::mutex> lock(detail::g_threads_mutex);
+  std::size_t n = 0;
+  for (const detail::thread_state* ts = green_debug_threads; ts != nullptr; ts = ts->debug_next)
+    ++n;
+  return n;
+}
+
+}  // namespace green
