@@ -50,10 +50,7 @@ def _layout():
             "this program's green has registry layout %d, this script knows %d: "
             "use the green_gdb.py installed with that green" % (int(lay["version"]), _LAYOUT_VERSION))
     frame = lay["frame"]
-    offsets = {name: int(frame[name]) for name in _REGS + ("rip", "size")}
-    if offsets["size"] == 0:
-        raise gdb.GdbError("green does not know the saved frame layout on this platform")
-    return offsets
+    return {name: int(frame[name]) for name in _REGS + ("rip", "size")}
 
 
 def _gdb_threads():
@@ -184,6 +181,9 @@ def _select(g):
                            "(`thread %d`, then `bt`)" % (g.id, g.thread.num, g.thread.num))
     if g.fctx == 0:
         raise gdb.GdbError("greenlet %d has no saved context" % g.id)
+    if g.layout["size"] == 0:
+        raise gdb.GdbError("green does not know where a switch saves registers on this platform "
+                           "(only x86-64 System V): no backtraces of suspended greenlets")
     g.thread.switch()
     _unwinder().selected = (g.thread.global_num, g)
     gdb.invalidate_cached_frames()
@@ -222,7 +222,7 @@ started have no stack and are not listed (docs/semantics.md G15)."""
                 sp = None
                 if g.state == "current" and g.thread is not None:
                     sp = _thread_sp(g.thread) if sel is None else None
-                elif g.fctx:
+                elif g.fctx and g.layout["size"]:
                     sp = g.fctx + g.layout["size"]
                 if sp is not None and g.stack_lo <= sp <= top:
                     stack = "%d/%d" % (top - sp, g.stack_size)
