@@ -89,7 +89,7 @@ void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet
 // nothing on it is needed any more.
 inline void release_dead_stack(thread_state& ts, greenlet_state* dead) noexcept {
   if (dead->stack) {
-    registry_remove(dead);
+    registry_unlink(dead);  // its thread lives: it runs this
     dead->ctx.retire();
     ts.pool.release(dead->stack);
   }

@@ -221,7 +221,7 @@ started have no stack and are not listed (docs/semantics.md G15)."""
                 top = g.stack_lo + g.stack_size
                 sp = None
                 if g.state == "current" and g.thread is not None:
-                    sp = _thread_sp(g.thread) if sel is None else None
+                    sp = _thread_sp(g.thread)  # frame #0 is real, selection or not
                 elif g.fctx and g.layout["size"]:
                     sp = g.fctx + g.layout["size"]
                 if sp is not None and g.stack_lo <= sp <= top:
