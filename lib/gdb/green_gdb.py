@@ -107,6 +107,7 @@ def _greenlets():
             gr.stack_lo = int(ctx["stack_bottom_"])
             gr.stack_size = int(ctx["stack_size_"])
             status = int(g["state"]["_M_i"])
+            gr.finished = status == 2
             if gr.ptr == current:
                 gr.state = "current"
             elif status == 2 or int(ctx["eh_"]["uncaught_exceptions"]) != 0:
@@ -179,6 +180,9 @@ def _select(g):
     if g.state == "current":
         raise gdb.GdbError("greenlet %d is running on thread %d: its frames are the thread's own "
                            "(`thread %d`, then `bt`)" % (g.id, g.thread.num, g.thread.num))
+    if g.finished:
+        raise gdb.GdbError("greenlet %d has finished (its stack is about to be given back): it "
+                           "has no frames to show" % g.id)
     if g.fctx == 0:
         raise gdb.GdbError("greenlet %d has no saved context" % g.id)
     if g.layout["size"] == 0:
