@@ -23,9 +23,10 @@ JOBS ?= 2
 ARGS ?=
 CLANG_FORMAT ?= clang-format
 
-# Debian packages needed to build, test, sanitize and valgrind green.
+# Debian packages needed to build, test, sanitize and valgrind green (gdb:
+# the gdb_greenlets test of lib/gdb/green_gdb.py).
 DEPS := cmake g++ make pkg-config libboost1.81-dev libboost-context1.81-dev \
-        libboost-test1.81-dev valgrind
+        libboost-test1.81-dev valgrind gdb
 # Debian packages needed only by the benchmarks (kept out of `deps` so that CI
 # and users who only build the library do not install them).
 BENCH_DEPS := libbenchmark-dev libboost-fiber1.81-dev python3-greenlet python3-gevent gnuplot-nox

@@ -7,6 +7,7 @@
 #   lib/libgreen_core.{a,so}  (and libgreen_generator.* unless header-only)
 #   lib/cmake/green/greenConfig.cmake, greenConfigVersion.cmake, greenTargets*.cmake
 #   lib/pkgconfig/green.pc
+#   share/green/gdb/green_gdb.py
 
 include(CMakePackageConfigHelpers)
 
@@ -29,6 +30,12 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/green
 # The generated one (lib/CMakeLists.txt), from project()'s version.
 install(FILES ${PROJECT_BINARY_DIR}/include/green/version.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/green)
+
+# The gdb extension (README "Debugging with gdb"). libgreen also carries it in
+# its .debug_gdb_scripts section; this copy is for `source` and for binaries
+# whose debug sections were stripped.
+install(FILES ${PROJECT_SOURCE_DIR}/lib/gdb/green_gdb.py
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/green/gdb)
 
 install(EXPORT greenTargets
   NAMESPACE green::

@@ -56,6 +56,15 @@ struct thread_record {
   }
 };
 
+// registry_link is a greenlet's place in its thread's registry (G15): a
+// circular, intrusive list whose head is thread_state::greenlets. Touched
+// only by the owning thread (linked by start(), unlinked when the stack
+// goes), never on a switch. Unlinked: both null.
+struct registry_link {
+  registry_link* prev;  // trivial: it shares a union with stack_options
+  registry_link* next;
+};
+
 struct context_data;
 
 struct greenlet_state {
@@ -81,7 +90,14 @@ struct greenlet_state {
   // starts at 1 (held by its thread), so spawning and dropping children of
   // main costs no atomic operation at all.
   std::uint32_t local_links = 0;
-  stack_options stack_opts;
+  // What start() needs and what only a started greenlet has share their
+  // bytes (a state must fit kCachedBlock): the stack options, read once by
+  // start(), and from then on the greenlet's place in its thread's registry
+  // (G15), which is meaningful only while `stack` is set or for a main greenlet.
+  union {
+    stack_options stack_opts{};
+    registry_link reg;
+  };
   stack_block stack;
 
   // The payload in flight to this greenlet: a pointer to a value that lives
@@ -156,6 +172,13 @@ struct thread_state {
   std::vector<void*> free_blocks;
   // No cache under ASan or valgrind: they must see every use after free.
   std::size_t free_blocks_limit = under_checker() ? 0 : kCachedBlocks;
+  // The debug registry (G15, registry.cpp): this thread's started greenlets
+  // and its main greenlet, the thread's id as debuggers know it, and the
+  // process-wide list of thread_states (green_debug_threads).
+  registry_link greenlets{&greenlets, &greenlets};
+  long tid = 0;
+  thread_state* debug_prev = nullptr;
+  thread_state* debug_next = nullptr;
 
   thread_state();
   ~thread_state();
@@ -166,6 +189,30 @@ struct thread_state {
   static thread_state& get_slow();
   void process_deleteme();
 };
+
+// registry_add() links a greenlet that has just got its stack (or a thread's
+// main greenlet) into its thread's registry; registry_remove() unlinks one
+// that has a stack, if still linked (unregister_thread() unlinks them all
+// when the thread exits). Owning thread only.
+inline void registry_add(thread_state& ts, greenlet_state* g) noexcept {
+  registry_link* head = &ts.greenlets;
+  g->reg.prev = head;
+  g->reg.next = head->next;
+  head->next->prev = &g->reg;
+  head->next = &g->reg;
+}
+// registry_unlink() is registry_remove() for a greenlet known to be linked
+// whose stack goes right after, so nothing reads its link again: the end of
+// a greenlet, on every spawn's path.
+inline void registry_unlink(greenlet_state* g) noexcept {
+  g->reg.prev->next = g->reg.next;
+  g->reg.next->prev = g->reg.prev;
+}
+inline void registry_remove(greenlet_state* g) noexcept {
+  if (g->reg.next == nullptr) return;
+  registry_unlink(g);
+  g->reg = {};
+}
 
 // The calling thread's state, or null if it has none (yet, or any more).
 // constinit: other files then read it directly, not through a TLS init

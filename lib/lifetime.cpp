@@ -229,6 +229,9 @@ void destroy_state(greenlet_state* g) noexcept {
   // the stack we run on, nor retire the context we run in (under TSan that
   // destroys the running fiber); the process is ending, so both are leaked.
   const bool running_here = g->stack && g->ctx.running_on();
+  // Linked only while its own thread lives and runs this (other threads free
+  // a thread's greenlets only after unregister_thread() unlinked them all).
+  if (g->stack) registry_remove(g);
   if (!running_here) g->ctx.retire();
   if (g->stack) {
     thread_state* ts = tls_state;

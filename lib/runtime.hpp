@@ -13,6 +13,7 @@
 //   stack.cpp         the public stack API (stack_pool.cpp: the pool itself)
 //   context.cpp       greenlet-local contexts
 //   overflow.cpp      the stack overflow reporter (overflow.hpp)
+//   registry.cpp      the debug registry gdb reads (lib/gdb/green_gdb.py)
 
 #ifndef GREEN_LIB_RUNTIME_HPP
 #define GREEN_LIB_RUNTIME_HPP
@@ -79,6 +80,13 @@ inline std::uint64_t next_id() noexcept {
   }
   return tls_next_id++;
 }
+
+// --- registry.cpp
+// register_thread() puts a new thread_state on the process-wide list that
+// debuggers read (green_debug_threads); unregister_thread() takes it off and
+// unlinks every greenlet still in its registry (G15).
+void register_thread(thread_state* ts) noexcept;
+void unregister_thread(thread_state* ts) noexcept;
 
 // --- here
 // lineage_owner() is the thread a greenlet belongs to: its own once

@@ -68,6 +68,7 @@ void start(thread_state& ts, greenlet_state* t) {
   // take parents of their thread), and main holds the record.
   t->thread.store(ts.rec, std::memory_order_release);
   t->state.store(status::active, std::memory_order_release);
+  registry_add(ts, t);
 }
 
 void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet_state* to,
@@ -88,6 +89,7 @@ void call_trace(thread_state& ts, trace_event ev, greenlet_state* from, greenlet
 // nothing on it is needed any more.
 inline void release_dead_stack(thread_state& ts, greenlet_state* dead) noexcept {
   if (dead->stack) {
+    registry_unlink(dead);  // its thread lives: it runs this
     dead->ctx.retire();
     ts.pool.release(dead->stack);
   }

@@ -4,6 +4,9 @@
 // destruction at thread exit is where the thread's greenlets are killed or
 // dropped unrun.
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -50,6 +53,9 @@ thread_state::thread_state() {
   current = main;
   rec->current.store(main, std::memory_order_relaxed);
   altstack = make_signal_altstack();
+  tid = ::syscall(SYS_gettid);
+  registry_add(*this, main);
+  register_thread(this);
 }
 
 thread_state::~thread_state() {
@@ -59,6 +65,9 @@ thread_state::~thread_state() {
   std::vector<greenlet_state*> late_links;
   {
     std::lock_guard<std::mutex> lock(rec->deleteme_mutex);
+    // Before other threads may free this thread's greenlets (they do once
+    // it is not alive): none is linked to this thread_state any more.
+    unregister_thread(this);
     rec->alive.store(false, std::memory_order_release);
     late.swap(rec->deleteme);
     late_links.swap(rec->link_releases);

@@ -97,6 +97,23 @@ using jump_fn = switch_transfer (*)(void* to, void* data) noexcept;
 #define GREEN_SHARE_FP_STATUS 1
 #endif
 
+// saved_frame describes, for debuggers (lib/gdb/green_gdb.py, through
+// green_debug_layout in registry.cpp), what jump_fcontext leaves at a
+// suspended context's fctx: where each callee-saved register and the resume
+// address are, and where the stack pointer is once it has resumed. Byte
+// offsets from fctx, read off Boost 1.81's jump_x86_64_sysv_elf_gas.S
+// (`lea -0x40(%rsp)`, MXCSR and x87 control word at 0 and 4, r12..r15, rbx,
+// rbp from 0x10, the return address pushed by the call at 0x40). Zero
+// `size` means "unknown on this platform": debuggers then show no frames.
+struct saved_frame {
+  unsigned short r12, r13, r14, r15, rbx, rbp, rip, size;
+};
+#if defined(__x86_64__) && !defined(_WIN32) && !defined(BOOST_USE_TSX)
+inline constexpr saved_frame kSavedFrame{0x10, 0x18, 0x20, 0x28, 0x30, 0x38, 0x40, 0x48};
+#else
+inline constexpr saved_frame kSavedFrame{};
+#endif
+
 // load_fp_status() reads the MXCSR saved in a suspended frame. Inline asm,
 // so that ASan does not check a load from another stack's saved frame,
 // which only Boost's own asm wrote.
