@@ -21,6 +21,7 @@
 #include "green/hub/pool.hpp"
 #include "green/hub/queue.hpp"
 #include "green/hub/semaphore.hpp"
+#include "green/hub/socket.hpp"
 #include "green/hub/task.hpp"
 #include "green/hub/threadpool.hpp"
 #include "green/hub/timeout.hpp"
