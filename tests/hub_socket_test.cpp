@@ -205,8 +205,8 @@ BOOST_AUTO_TEST_CASE(two_greenlets_receiving_on_one_socket_is_a_concurrent_use_e
   auto [a, b] = green::socket::pair();
   green::task<std::string> first = green::spawn([&a = a] { return a.recv(10); });
   green::sleep(0s);
-  green::task<bool> second = green::spawn(
-      [&a = a] { return throws<green::concurrent_use_error>([&a] { a.recv(10); }); });
+  green::task<bool> second =
+      green::spawn([&a = a] { return throws<green::concurrent_use_error>([&a] { a.recv(10); }); });
   BOOST_CHECK(second.get());
   // Another direction is no conflict, and the first reader is unharmed.
   green::task<void> writer = green::spawn([&a = a] { a.wait_writable(); });
@@ -236,9 +236,8 @@ BOOST_AUTO_TEST_CASE(closing_a_socket_wakes_its_waiting_greenlet_with_bad_file_d
 BOOST_AUTO_TEST_CASE(destroying_a_socket_object_under_its_waiter_wakes_it_with_an_error) {
   auto [first, peer] = green::socket::pair();
   auto p = std::make_unique<green::socket>(std::move(first));
-  green::task<bool> reader = green::spawn([&] {
-    return throws<green::socket_error>([&] { p->recv(10); });
-  });
+  green::task<bool> reader =
+      green::spawn([&] { return throws<green::socket_error>([&] { p->recv(10); }); });
   green::sleep(0s);
   p.reset();
   BOOST_CHECK(reader.get());
@@ -310,7 +309,8 @@ BOOST_AUTO_TEST_CASE(zero_length_send_and_recv_return_zero_at_once) {
 BOOST_AUTO_TEST_CASE(a_big_sendall_through_a_socketpair_arrives_byte_for_byte) {
   const std::size_t size = green::test::under_asan ? (2U << 20) : (4U << 20);
   std::vector<unsigned char> data(size);
-  for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<unsigned char>((i * 7 + i / 251) & 0xff);
+  for (std::size_t i = 0; i < size; ++i)
+    data[i] = static_cast<unsigned char>((i * 7 + i / 251) & 0xff);
   auto [a, b] = green::socket::pair();
   green::task<std::vector<unsigned char>> reader = green::spawn([&b = b, size] {
     std::vector<unsigned char> got(size);
@@ -436,6 +436,22 @@ BOOST_AUTO_TEST_CASE(a_socket_timeout_on_the_virtual_clock_expires_in_virtual_ti
   const green::time_point t0 = green::get_hub().now();
   BOOST_CHECK(throws<green::socket_timeout>([&a = a] { a.recv(10, 3600s); }));
   BOOST_CHECK(green::get_hub().now() - t0 >= 3600s);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// H13.11: a socket that outlives its hub keeps its descriptor.
+BOOST_FIXTURE_TEST_SUITE(hub_socket_lifetime, green::test::hub_check)
+
+BOOST_AUTO_TEST_CASE(a_socket_that_outlives_its_hub_keeps_its_descriptor_and_cannot_wait) {
+  auto [a, b] = green::socket::pair();
+  a.wait_writable();  // a has an Asio object on the hub's io_context
+  green::destroy_hub();
+  b.sendall("x");  // no wait needed
+  BOOST_CHECK_EQUAL(a.recv(10), "x");
+  BOOST_CHECK_THROW(a.recv(10), green::error);  // would wait: no hub
+  a.close();
+  green::make_hub({.virtual_clock = true});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -288,7 +288,8 @@ void hub_state::run_ready_batch() {
   batch_left = 0;
   // Another thread may have posted a wake-up, a socket may be ready (H13.7):
   // take what is there without waiting. Once per batch, never per hand-off.
-  if (io_pending > 0 || (!opts.virtual_clock && external_waits.load(std::memory_order_relaxed) > 0)) {
+  if (io_pending > 0 ||
+      (!opts.virtual_clock && external_waits.load(std::memory_order_relaxed) > 0)) {
     if (io->stopped()) io->restart();
     io->poll();
   }

@@ -43,9 +43,9 @@ enum direction : int { dir_read = 0, dir_write = 1 };
 }
 
 [[noreturn]] void throw_closed(const char* call) {
-  throw socket_error(std::make_error_code(std::errc::bad_file_descriptor),
-                     std::string("green: ") + call +
-                         " on a closed socket (closed, moved from, or never opened)");
+  throw socket_error(
+      std::make_error_code(std::errc::bad_file_descriptor),
+      std::string("green: ") + call + " on a closed socket (closed, moved from, or never opened)");
 }
 
 std::optional<time_point> deadline_of(hub_state& h, std::optional<duration> t) {
@@ -93,17 +93,17 @@ void wait_ready(hub_state& h, descriptor& d, wait_slot** mine, int dir,
                  false);
         });
       }
-      d.async_wait(dir == dir_read ? descriptor::wait_read : descriptor::wait_write,
-                   [r = h.remote, hp = &h, g = s.g, serial = s.serial](
-                       const boost::system::error_code&) {
-                     // Run only by this hub's loop; dropped once it is gone.
-                     if (r->io == nullptr || current_hub() != hp) return;
-                     --hp->io_pending;
-                     greenlet_record* rec = hp->find_record(g);
-                     if (rec != nullptr && rec->slot != nullptr && rec->slot->serial == serial) {
-                       hp->wake(*rec->slot);
-                     }
-                   });
+      d.async_wait(
+          dir == dir_read ? descriptor::wait_read : descriptor::wait_write,
+          [r = h.remote, hp = &h, g = s.g, serial = s.serial](const boost::system::error_code&) {
+            // Run only by this hub's loop; dropped once it is gone.
+            if (r->io == nullptr || current_hub() != hp) return;
+            --hp->io_pending;
+            greenlet_record* rec = hp->find_record(g);
+            if (rec != nullptr && rec->slot != nullptr && rec->slot->serial == serial) {
+              hp->wake(*rec->slot);
+            }
+          });
       ++h.io_pending;
     });
   } catch (...) {

@@ -92,7 +92,7 @@ class io_timeout {
   io_timeout(std::chrono::duration<R, P> d)  // NOLINT: implicit, like a duration
       : mode_(mode::given), d_(std::chrono::duration_cast<duration>(d)) {}
   io_timeout(std::nullopt_t) noexcept : mode_(mode::forever) {}  // NOLINT: forever
-  io_timeout(std::optional<duration> d)  // NOLINT: nullopt means forever
+  io_timeout(std::optional<duration> d)                          // NOLINT: nullopt means forever
       : mode_(d ? mode::given : mode::forever), d_(d.value_or(duration::zero())) {}
   static io_timeout forever() noexcept { return io_timeout(std::nullopt); }
   // resolve(default) is the duration to wait, none for forever.
