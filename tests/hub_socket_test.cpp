@@ -369,6 +369,29 @@ BOOST_AUTO_TEST_CASE(wait_readable_on_any_descriptor_resumes_once_it_has_data) {
   ::close(fds[1]);
 }
 
+BOOST_AUTO_TEST_CASE(wait_readable_on_a_descriptor_a_socket_watches_says_to_use_the_socket) {
+  auto [a, b] = green::socket::pair();
+  a.wait_writable();  // a's descriptor is in the hub's reactor now
+  try {
+    green::wait_readable(a.fileno(), 1ms);
+    BOOST_ERROR("a second registration of one descriptor was accepted");
+  } catch (const green::socket_error& e) {
+    BOOST_CHECK(std::string(e.what()).find("through that socket") != std::string::npos);
+  }
+  b.sendall("x");
+  BOOST_CHECK_EQUAL(a.recv(10, 1s), "x");  // the socket is unharmed
+}
+
+BOOST_AUTO_TEST_CASE(connect_by_name_takes_an_address_of_the_sockets_family) {
+  green::socket server = green::create_server(loopback);
+  green::socket accepted;
+  green::task<void> acc = green::spawn([&] { accepted = server.accept(); });
+  green::socket c(green::socket_kind::tcp, green::ip_family::v4);
+  c.connect({"localhost", server.local_endpoint().port}, 1s);
+  acc.get();
+  BOOST_CHECK(c.remote_endpoint() == server.local_endpoint());
+}
+
 BOOST_AUTO_TEST_CASE(resolve_turns_a_name_into_numeric_endpoints) {
   const std::vector<green::endpoint> found = green::resolve("localhost", 80);
   BOOST_REQUIRE(!found.empty());

@@ -183,6 +183,21 @@ void set_nonblocking(int fd) {
 
 bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
 
+// register_fd(): `d` takes `fd` into the hub's reactor. Asio's own error
+// (the descriptor is already registered, by a green::socket or by the
+// application's Asio object) becomes a socket_error that says what to do.
+void register_fd(hub_state& h, std::optional<descriptor>& d, int fd, const char* what) {
+  try {
+    d.emplace(*h.io, fd);
+  } catch (const boost::system::system_error& e) {
+    const std::error_code ec(e.code().value(), std::system_category());
+    throw socket_error(ec, std::string("green: ") + what +
+                               ": the hub cannot watch this descriptor (" + ec.message() +
+                               "); a descriptor owned by a green::socket is waited on through "
+                               "that socket's own calls");
+  }
+}
+
 }  // namespace
 
 // socket_core: the descriptor and its Asio side (made on the first wait).
@@ -240,7 +255,7 @@ struct socket_core final : io_object {
   // wait(): for the descriptor to be ready; see wait_ready().
   void wait(int dir, std::optional<time_point> deadline, const char* what) {
     hub_state& h = hub(what);
-    if (!desc) desc.emplace(*h.io, fd);
+    if (!desc) register_fd(h, desc, fd, what);
     wait_ready(h, *desc, &waiting[dir], dir, deadline, what, this);
     if (fd < 0) throw_closed(what);
   }
@@ -336,9 +351,21 @@ void socket::connect(const endpoint& to, io_timeout t) {
   const auto deadline = detail::deadline_of(h, t.resolve(timeout_));
   detail::sockaddr_any a;
   if (!detail::to_sockaddr(to, AF_UNSPEC, a)) {
-    std::vector<endpoint> found = resolve(to.host, to.port);
-    if (found.empty() || !detail::to_sockaddr(found.front(), AF_UNSPEC, a)) {
-      throw value_error("green: connect(): '" + to.host + "' resolves to no address");
+    // A name: its first address of this socket's family.
+    int domain = AF_UNSPEC;
+    socklen_t dl = sizeof domain;
+    ::getsockopt(c.fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl);
+    bool found = false;
+    for (const endpoint& e : resolve(to.host, to.port)) {
+      if (detail::to_sockaddr(e, domain, a)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      throw socket_error(
+          std::make_error_code(std::errc::address_not_available),
+          "green: connect(): '" + to.host + "' resolves to no address of this socket's family");
     }
   }
   if (::connect(c.fd, a.get(), a.len) == 0) return;
@@ -586,7 +613,9 @@ void wait_fd(int fd, int dir, std::optional<duration> t, const char* what) {
   if (fd < 0) detail::throw_closed(what);
   const auto deadline = detail::deadline_of(h, t);
   // Not owned: released (never closed) however the wait ends.
-  detail::descriptor d(*h.io, fd);
+  std::optional<detail::descriptor> owned;
+  detail::register_fd(h, owned, fd, what);
+  detail::descriptor& d = *owned;
   struct release {
     detail::descriptor& d;
     ~release() {
