@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(an_echo_round_trip_over_loopback_blocks_only_the_waiting_gr
 
 BOOST_AUTO_TEST_CASE(a_peer_that_resets_wakes_a_blocked_recv_with_connection_reset) {
   auto [a, b] = tcp_pair();
-  green::task<bool> reader = green::spawn([&] {
+  green::task<bool> reader = green::spawn([&a = a] {
     try {
       a.recv(100);
     } catch (const green::socket_error& e) {
@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(a_peer_that_resets_wakes_a_blocked_recv_with_connection_res
 
 BOOST_AUTO_TEST_CASE(a_peer_that_resets_wakes_a_blocked_sendall_with_an_error) {
   auto [a, b] = tcp_pair();
-  green::task<std::error_code> writer = green::spawn([&] {
+  green::task<std::error_code> writer = green::spawn([&a = a] {
     std::vector<char> big(8 << 20, 'x');
     try {
       a.sendall(big.data(), big.size());
@@ -215,6 +215,24 @@ BOOST_AUTO_TEST_CASE(two_greenlets_receiving_on_one_socket_is_a_concurrent_use_e
   BOOST_CHECK_EQUAL(first.get(), "x");
 }
 
+BOOST_AUTO_TEST_CASE(two_greenlets_sending_on_one_full_socket_is_a_concurrent_use_error) {
+  auto [a, b] = green::socket::pair();
+  fill(a);
+  green::task<void> first = green::spawn([&a = a] { a.sendall("first"); });
+  green::sleep(0s);
+  BOOST_CHECK(!first.ready());
+  BOOST_CHECK(throws<green::concurrent_use_error>([&a = a] { a.send("second"); }));
+  // The reader drains the buffer; the first sender finishes.
+  green::task<void> drain = green::spawn([&b = b] {
+    std::vector<char> buf(1 << 16);
+    while (b.recv_into(buf.data(), buf.size(), 1s) > 0) {
+    }
+  });
+  first.get();
+  a.close();
+  drain.get();
+}
+
 BOOST_AUTO_TEST_CASE(closing_a_socket_wakes_its_waiting_greenlet_with_bad_file_descriptor) {
   auto [a, b] = green::socket::pair();
   green::task<std::error_code> reader = green::spawn([&a = a]() -> std::error_code {
@@ -312,11 +330,11 @@ BOOST_AUTO_TEST_CASE(a_big_sendall_through_a_socketpair_arrives_byte_for_byte) {
   for (std::size_t i = 0; i < size; ++i)
     data[i] = static_cast<unsigned char>((i * 7 + i / 251) & 0xff);
   auto [a, b] = green::socket::pair();
-  green::task<std::vector<unsigned char>> reader = green::spawn([&b = b, size] {
-    std::vector<unsigned char> got(size);
+  green::task<std::vector<unsigned char>> reader = green::spawn([&b = b, want = size] {
+    std::vector<unsigned char> got(want);
     std::size_t at = 0;
-    while (at < size) {
-      const std::size_t n = b.recv_into(got.data() + at, size - at);
+    while (at < want) {
+      const std::size_t n = b.recv_into(got.data() + at, want - at);
       if (n == 0) break;
       at += n;
     }
