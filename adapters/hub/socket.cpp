@@ -381,14 +381,9 @@ socket socket::accept(io_timeout t) {
   std::shared_ptr<detail::socket_core> keep = core_;
   detail::socket_core& c = core("accept()");
   const auto deadline = detail::deadline_of(c.hub("accept()"), t.resolve(timeout_));
-  const std::optional<duration> inherit = timeout_;
   for (;;) {
     const int fd = ::accept4(c.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      socket s(fd);
-      s.timeout_ = inherit;
-      return s;
-    }
+    if (fd >= 0) return socket(fd);  // with no timeout, as in Python
     if (errno == EINTR || errno == ECONNABORTED) continue;
     if (!detail::would_block(errno)) detail::throw_errno(errno, "accept()");
     c.wait(dir_read, deadline, "accept()");

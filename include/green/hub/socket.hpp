@@ -147,8 +147,8 @@ class GREEN_API socket {
   // connect(to): waits until connected. Throws socket_error
   // (connection_refused, ...), socket_timeout.
   void connect(const endpoint& to, io_timeout t = {});
-  // accept(): the next connection, as a new socket (with this socket's
-  // timeout).
+  // accept(): the next connection, as a new socket (with no timeout of its
+  // own, whatever this socket's; Python's accept() does the same).
   socket accept(io_timeout t = {});
 
   // recv_into(buf, n): at least one byte, at most n; 0 at end of file (and
