@@ -5,6 +5,7 @@
 // test__socket_close.py. No case measures time: the timeouts are short and
 // only their expiry is checked.
 #define BOOST_TEST_MODULE hub_socket
+#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "green/hub.hpp"
+#include "green/hub/asio.hpp"
 #include "support/hub_fixture.hpp"
 #include "support/sanitizers.hpp"
 
@@ -505,6 +507,23 @@ BOOST_AUTO_TEST_CASE(a_socket_that_outlives_its_hub_keeps_its_descriptor_and_can
   BOOST_CHECK_EQUAL(a.recv(10), "x");
   BOOST_CHECK_THROW(a.recv(10), green::error);  // would wait: no hub
   a.close();
+  green::make_hub({.virtual_clock = true});
+}
+
+BOOST_AUTO_TEST_CASE(handlers_left_in_the_applications_io_context_after_the_hub_went_do_nothing) {
+  green::destroy_hub();
+  {
+    boost::asio::io_context io;
+    green::make_hub(io);
+    auto [a, b] = green::socket::pair();
+    green::task<void> reader = green::spawn([&a = a] { a.recv(10); });
+    green::sleep(0s);
+    BOOST_CHECK(!reader.ready());
+    // Kills the reader; its cancelled wait's handler stays queued in `io`.
+    green::destroy_hub();
+    io.run();  // runs it: it finds the hub gone and touches nothing
+    a.close();
+  }
   green::make_hub({.virtual_clock = true});
 }
 
