@@ -4,8 +4,10 @@
 #define BOOST_TEST_MODULE hub_beast
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <string>
@@ -67,6 +69,33 @@ BOOST_AUTO_TEST_CASE(a_beast_server_greenlet_serves_two_client_greenlets_at_once
   BOOST_CHECK_EQUAL(b.get(), "hello /b");
   server.get();
   handlers.join();
+}
+
+BOOST_AUTO_TEST_CASE(a_beast_websocket_echo_runs_between_two_greenlets) {
+  namespace websocket = boost::beast::websocket;
+  green::socket listener = green::create_server({"127.0.0.1", 0});
+  green::task<void> server = green::spawn([&] {
+    green::socket conn = listener.accept();
+    websocket::stream<green::asio_stream> ws(conn);
+    ws.accept();
+    boost::beast::flat_buffer buffer;
+    ws.read(buffer);
+    ws.text(ws.got_text());
+    ws.write(buffer.data());
+    boost::system::error_code ec;
+    ws.read(buffer, ec);  // the client's close
+    BOOST_CHECK(ec == websocket::error::closed);
+  });
+  green::socket s = green::create_connection(listener.local_endpoint(), 5s);
+  s.settimeout(5s);
+  websocket::stream<green::asio_stream> ws(s);
+  ws.handshake("localhost", "/");
+  ws.write(boost::asio::buffer(std::string("echo me")));
+  boost::beast::flat_buffer buffer;
+  ws.read(buffer);
+  BOOST_CHECK_EQUAL(boost::beast::buffers_to_string(buffer.data()), "echo me");
+  ws.close(websocket::close_code::normal);
+  server.get();
 }
 
 BOOST_AUTO_TEST_CASE(end_of_file_and_errors_come_back_as_asio_error_codes) {

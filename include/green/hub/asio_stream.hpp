@@ -4,6 +4,8 @@
 // SyncReadStream and SyncWriteStream, so that synchronous Asio and
 // Boost.Beast code (boost::asio::read, beast::http::read/write) runs on a
 // greenlet and blocks only that greenlet (docs/semantics.md H13.9).
+// Beast's synchronous websocket calls work too:
+// boost::beast::websocket::stream<green::asio_stream>.
 //
 //   green::socket s = green::create_connection({"127.0.0.1", port});
 //   green::asio_stream stream(s);
@@ -20,21 +22,30 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/role.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <cstddef>
 
+#include "green/hub/asio.hpp"
 #include "green/hub/socket.hpp"
 
 namespace green {
 
 class asio_stream {
  public:
+  using executor_type = boost::asio::io_context::executor_type;
+
   // asio_stream(s) refers to `s`, which must outlive it.
-  explicit asio_stream(socket& s) noexcept : s_(&s) {}
+  explicit asio_stream(socket& s) : s_(&s), ex_(green::io_context(get_hub()).get_executor()) {}
 
   socket& next_layer() noexcept { return *s_; }
+  // get_executor(): the hub's io_context, for the Asio objects synchronous
+  // code may make (Beast's websocket stream makes a timer it does not arm
+  // in synchronous use).
+  executor_type get_executor() const noexcept { return ex_; }
 
   // read_some(): at least one byte into the first non-empty buffer; eof at
   // end of file; nothing for an empty sequence.
@@ -99,7 +110,26 @@ class asio_stream {
   }
 
   socket* s_;
+  executor_type ex_;
 };
+
+// teardown(): how Beast's websocket closes the connection under a green
+// socket (found by argument-dependent lookup): shut down sending, read until
+// the peer's end of file, close; as Beast's own for TCP sockets.
+inline void teardown(boost::beast::role_type, asio_stream& stream, boost::system::error_code& ec) {
+  ec = {};
+  try {
+    stream.next_layer().shutdown(shut::write);
+    char buf[2048];
+    while (stream.next_layer().recv_into(buf, sizeof buf) > 0) {
+    }
+  } catch (const socket_error& e) {
+    if (e.code() != std::errc::not_connected) {
+      ec.assign(e.code().value(), boost::system::system_category());
+    }
+  }
+  stream.next_layer().close();
+}
 
 }  // namespace green
 
