@@ -112,6 +112,11 @@ void hub_state::shutdown() noexcept {
         live.remove(t.get());
       }
     }
+    // Sockets drop their Asio objects while the io_context exists; their
+    // descriptors stay open until they are closed or destroyed.
+    for (io_object* o : io_objects) o->hub_gone();
+    io_objects.clear();
+    io_pending = 0;
     discard_ready();
     callbacks.clear();
     notifying_events.clear();
@@ -245,8 +250,7 @@ bool hub_state::resumable(const ready_item& item) const {
 }
 
 void hub_state::suspend(greenlet_state* self) {
-  if (parked_in_batch && batch_left == 0 && timers.empty() &&
-      external_waits.load(std::memory_order_relaxed) == 0) {
+  if (parked_in_batch && batch_left == 0 && timers.empty() && !polls()) {
     // The hub's turn between two batches would find no timer to fire and
     // nothing to poll: begin its next batch here, as it would.
     batch_left = ready.size();
@@ -286,9 +290,10 @@ void hub_state::run_ready_batch() {
     parked_in_batch = false;
   }
   batch_left = 0;
-  if (opts.virtual_clock) return;
-  if (external_waits.load(std::memory_order_relaxed) > 0) {
-    // Another thread may have posted a wake-up: take it without waiting.
+  // Another thread may have posted a wake-up, a socket may be ready (H13.7):
+  // take what is there without waiting. Once per batch, never per hand-off.
+  if (io_pending > 0 ||
+      (!opts.virtual_clock && external_waits.load(std::memory_order_relaxed) > 0)) {
     if (io->stopped()) io->restart();
     io->poll();
   }
@@ -348,12 +353,25 @@ void hub_state::wait_for_work() {
     std::pop_heap(timer_heap.begin(), timer_heap.end(), std::greater<>());
     timer_heap.pop_back();
   }
-  const bool externals = external_waits.load(std::memory_order_relaxed) > 0;
+  const bool externals = polls();
   if (io->stopped()) io->restart();
   if (!timer_heap.empty()) {
     const time_point deadline = timer_heap.front().deadline;
     if (opts.virtual_clock) {
-      if (externals) io->poll();
+      if (io_pending > 0 && ready.empty() && deadline > virtual_now) {
+        // H13.8: socket I/O is real. Before the clock jumps, wait for it a
+        // little in real time (what is already in the kernel, a peer thread
+        // or process), at most as long as the jump would skip.
+        constexpr duration grace = std::chrono::milliseconds(10);
+        if (io->run_one_for(std::min<duration>(deadline - virtual_now, grace)) > 0) {
+          if (io->stopped()) io->restart();
+          io->poll();
+          return;
+        }
+        if (io->stopped()) io->restart();
+      } else if (externals) {
+        io->poll();
+      }
       if (ready.empty() && deadline > virtual_now) virtual_now = deadline;  // H1.8
       return;
     }
@@ -489,7 +507,8 @@ time_point hub::now() const noexcept { return state_->now(); }
 bool hub::virtual_clock() const noexcept { return state_->opts.virtual_clock; }
 std::size_t hub::live_tasks() const noexcept { return state_->live.size(); }
 bool hub::idle_now() const noexcept {
-  return state_->ready.empty() && state_->idlers.empty() && state_->timers.empty();
+  return state_->ready.empty() && state_->idlers.empty() && state_->timers.empty() &&
+         state_->io_pending == 0;
 }
 const greenlet& hub::hub_greenlet() const noexcept { return state_->hub_g; }
 error_handler hub::set_error_handler(error_handler h) {

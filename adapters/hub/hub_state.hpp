@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "green/hub/async_result.hpp"
@@ -166,6 +167,15 @@ struct remote_hub {
 
 struct event_core;
 
+// io_object: an I/O object (a socket) that holds an Asio object of the
+// hub's io_context; hub_gone() drops it before the io_context goes.
+struct io_object {
+  virtual void hub_gone() noexcept = 0;
+
+ protected:
+  ~io_object() = default;
+};
+
 struct hub_state {
   hub_state(hub_options opts, boost::asio::io_context* user_io);
   ~hub_state();
@@ -254,6 +264,15 @@ struct hub_state {
   std::optional<boost::asio::steady_timer> wake_timer;
   std::shared_ptr<remote_hub> remote = std::make_shared<remote_hub>();
   std::atomic<int> external_waits{0};
+  // Asio waits of sockets not yet completed (H13.7): the loop polls the
+  // io_context between batches while there are any, and does not raise
+  // loop_exit. Only the hub's thread touches it.
+  int io_pending = 0;
+  std::unordered_set<io_object*> io_objects;
+  // polls(): whether something can arrive through the io_context.
+  bool polls() const noexcept {
+    return io_pending > 0 || external_waits.load(std::memory_order_relaxed) > 0;
+  }
 
   ring<ready_item> ready;
   std::deque<std::function<void()>> callbacks;  // one per callback entry of `ready`

@@ -110,7 +110,8 @@ class GREEN_API hub {
   bool virtual_clock() const noexcept;
   // live_tasks() counts spawned greenlets that have not finished.
   std::size_t live_tasks() const noexcept;
-  // idle_now() is true when nothing is runnable and no timer is pending.
+  // idle_now() is true when nothing is runnable, no timer is pending and no
+  // socket waits for I/O (H13.7).
   bool idle_now() const noexcept;
   // the hub's own greenlet.
   const greenlet& hub_greenlet() const noexcept;
