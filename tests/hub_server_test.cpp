@@ -85,6 +85,7 @@ int lowest_free_fd() {
 
 BOOST_FIXTURE_TEST_SUITE(hub_server, green::test::hub_check)
 
+// H14.1
 BOOST_AUTO_TEST_CASE(an_echo_server_serves_several_concurrent_clients_every_byte_intact) {
   green::stream_server server(green::create_server(loopback), echo);
   server.start();
@@ -114,6 +115,7 @@ BOOST_AUTO_TEST_CASE(an_echo_server_serves_several_concurrent_clients_every_byte
   BOOST_CHECK_EQUAL(server.handlers(), 0u);
 }
 
+// H14.1
 BOOST_AUTO_TEST_CASE(the_client_socket_is_closed_when_the_handler_returns) {
   green::stream_server server(green::create_server(loopback),
                               [](green::socket& c, const green::endpoint& peer) {
@@ -126,6 +128,7 @@ BOOST_AUTO_TEST_CASE(the_client_socket_is_closed_when_the_handler_returns) {
   server.stop();
 }
 
+// H14.1, H3.9
 BOOST_AUTO_TEST_CASE(a_handler_that_throws_is_reported_its_client_closed_and_serving_goes_on) {
   captured_reports reports;
   int calls = 0;
@@ -144,6 +147,7 @@ BOOST_AUTO_TEST_CASE(a_handler_that_throws_is_reported_its_client_closed_and_ser
   BOOST_CHECK(reports.whats[0].find("boom") != std::string::npos);
 }
 
+// H14.2
 BOOST_AUTO_TEST_CASE(a_pool_of_two_runs_at_most_two_handlers_and_serves_all_five_clients) {
   green::pool p(2);
   int running = 0, most = 0, served = 0;
@@ -176,6 +180,7 @@ BOOST_AUTO_TEST_CASE(a_pool_of_two_runs_at_most_two_handlers_and_serves_all_five
   BOOST_CHECK(p.empty());
 }
 
+// H14.5
 BOOST_AUTO_TEST_CASE(stop_waits_for_a_handler_that_finishes_within_the_timeout) {
   green::event running;
   bool finished = false;
@@ -197,6 +202,7 @@ BOOST_AUTO_TEST_CASE(stop_waits_for_a_handler_that_finishes_within_the_timeout) 
   BOOST_CHECK_THROW(green::create_connection(server.address(), 1s), green::socket_error);
 }
 
+// H14.5
 BOOST_AUTO_TEST_CASE(stop_kills_a_handler_that_does_not_finish_within_the_timeout) {
   green::event running;
   bool unwound = false;
@@ -220,6 +226,7 @@ BOOST_AUTO_TEST_CASE(stop_kills_a_handler_that_does_not_finish_within_the_timeou
   BOOST_CHECK_EQUAL(server.handlers(), 0u);
 }
 
+// H14.4, H14.5
 BOOST_AUTO_TEST_CASE(stop_from_inside_a_handler_ends_serve_forever) {
   green::stream_server* srv = nullptr;
   bool returned = false;
@@ -241,6 +248,7 @@ BOOST_AUTO_TEST_CASE(stop_from_inside_a_handler_ends_serve_forever) {
   BOOST_CHECK_EQUAL(client.get(), "bye");
 }
 
+// H14.3
 BOOST_AUTO_TEST_CASE(running_out_of_descriptors_in_accept_backs_off_and_recovers) {
   captured_reports reports;
   green::stream_server server(green::create_server(loopback), echo);
@@ -270,6 +278,7 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_in_accept_backs_off_and_recovers
   server.stop();
 }
 
+// H14.6
 BOOST_AUTO_TEST_CASE(a_datagram_server_echoes_each_datagram_from_its_own_socket) {
   green::socket u(green::socket_kind::udp);
   u.bind(loopback);
@@ -290,6 +299,7 @@ BOOST_AUTO_TEST_CASE(a_datagram_server_echoes_each_datagram_from_its_own_socket)
   BOOST_CHECK(server.closed());
 }
 
+// H14.4, H14.2, H14.3
 BOOST_AUTO_TEST_CASE(misuse_gives_clear_errors) {
   green::stream_server server(green::create_server(loopback), echo);
   server.start();
@@ -317,6 +327,7 @@ BOOST_AUTO_TEST_CASE(misuse_gives_clear_errors) {
   BOOST_CHECK_THROW(server.set_accept_delays(0ms, 1s), green::value_error);
 }
 
+// H14.5
 BOOST_AUTO_TEST_CASE(destroying_a_running_server_kills_its_loop_and_handlers) {
   green::event running;
   green::endpoint at;
