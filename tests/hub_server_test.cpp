@@ -174,10 +174,41 @@ BOOST_AUTO_TEST_CASE(a_pool_of_two_runs_at_most_two_handlers_and_serves_all_five
     }));
   for (auto& t : ts) BOOST_CHECK_EQUAL(t.get(), "ok");
   BOOST_CHECK_EQUAL(most, 2);
-  BOOST_CHECK_EQUAL(most_accepted, 2u);  // no connection accepted while the pool was full
+  BOOST_CHECK_EQUAL(most_accepted, 2u);  // the server never held more handlers than slots
   BOOST_CHECK_EQUAL(served, 5);
   server.stop();
   BOOST_CHECK(p.empty());
+}
+
+// H14.2: a connection that arrives while the pool is full stays in the
+// listen backlog, so closing the listener resets it; one accepted and then
+// parked would see an orderly end of file instead.
+BOOST_AUTO_TEST_CASE(a_full_pool_leaves_new_connections_unaccepted_in_the_backlog) {
+  green::pool p(1);
+  green::event release;
+  green::event running;
+  green::stream_server server(
+      green::create_server(loopback),
+      [&](green::socket& c, const green::endpoint&) {
+        running.set();
+        release.wait();
+        c.sendall("first");
+      },
+      p);
+  server.start();
+  green::socket first = green::create_connection(server.address(), 5s);
+  running.wait();
+  green::socket second = green::create_connection(server.address(), 5s);
+  green::sleep(20ms);  // the loop had every chance to accept it
+  BOOST_CHECK_EQUAL(server.handlers(), 1u);
+  green::task<void> stopper = green::spawn([&] { server.stop(1s); });
+  green::sleep();  // the listener is closed now; the first handler still runs
+  release.set();
+  stopper.get();
+  BOOST_CHECK_EQUAL(recv_exactly(first, 5), "first");
+  BOOST_CHECK_EXCEPTION(second.recv(10, 5s), green::socket_error, [](const green::socket_error& e) {
+    return e.code() == std::errc::connection_reset;
+  });
 }
 
 // H14.5
