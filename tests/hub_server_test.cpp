@@ -303,6 +303,12 @@ BOOST_AUTO_TEST_CASE(stop_from_inside_a_handler_ends_serve_forever) {
 
 // H14.3
 BOOST_AUTO_TEST_CASE(running_out_of_descriptors_in_accept_backs_off_and_recovers) {
+  if (RUNNING_ON_VALGRIND) {
+    // Valgrind emulates the soft limit: its accept takes the connection,
+    // closes it and returns EMFILE, so the queued client would be lost.
+    BOOST_TEST_MESSAGE("skipped under valgrind (emulated descriptor limit)");
+    return;
+  }
   captured_reports reports;
   green::stream_server server(green::create_server(loopback), echo);
   server.set_accept_delays(10ms, 40ms);
