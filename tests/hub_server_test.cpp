@@ -301,6 +301,30 @@ BOOST_AUTO_TEST_CASE(stop_from_inside_a_handler_ends_serve_forever) {
   BOOST_CHECK_EQUAL(client.get(), "bye");
 }
 
+// H14.4
+BOOST_AUTO_TEST_CASE(killing_the_greenlet_in_serve_forever_stops_the_server) {
+  green::event running;
+  bool unwound = false;
+  green::stream_server server(green::create_server(loopback),
+                              [&](green::socket& c, const green::endpoint&) {
+                                struct on_exit {
+                                  bool& flag;
+                                  ~on_exit() { flag = true; }
+                                } guard{unwound};
+                                running.set();
+                                c.recv(10);
+                              });
+  green::task<void> serving = green::spawn([&] { server.serve_forever(50ms); });
+  green::sleep();
+  green::socket s = green::create_connection(server.address(), 5s);
+  running.wait();
+  serving.kill();  // waits until serve_forever has stopped the server
+  BOOST_CHECK(serving.ready());
+  BOOST_CHECK(server.closed());
+  BOOST_CHECK(unwound);
+  BOOST_CHECK(s.recv(10, 5s).empty());
+}
+
 // H14.3
 BOOST_AUTO_TEST_CASE(running_out_of_descriptors_in_accept_backs_off_and_recovers) {
   if (RUNNING_ON_VALGRIND) {
