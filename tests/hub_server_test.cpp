@@ -113,10 +113,10 @@ BOOST_AUTO_TEST_CASE(an_echo_server_serves_several_concurrent_clients_every_byte
   server.start();
   BOOST_CHECK(server.started());
   const int clients = 4;
-  const int rounds = green::test::under_asan ? 8 : 16;
+  constexpr int rounds = green::test::under_asan ? 8 : 16;
   std::vector<green::task<bool>> ts;
   for (int k = 0; k < clients; ++k) {
-    ts.push_back(green::spawn([&server, k, rounds] {
+    ts.push_back(green::spawn([&server, k] {
       green::socket s = green::create_connection(server.address(), 5s);
       bool ok = true;
       for (int r = 0; r < rounds; ++r) {
