@@ -6,7 +6,8 @@
 // semaphores (semaphore.hpp), rlock (lock.hpp), wait/iwait (wait.hpp),
 // groups and pools (pool.hpp), greenlet-local storage (local.hpp), the
 // thread pool and cross-thread posts (threadpool.hpp), the monitor and
-// run_info (monitor.hpp), cooperative sockets (socket.hpp). Link green::hub.
+// run_info (monitor.hpp), cooperative sockets (socket.hpp), stream and
+// datagram servers (server.hpp). Link green::hub.
 // The Boost.Asio interfaces (hub/asio.hpp, hub/asio_stream.hpp) are not
 // included: they are opt-in.
 
@@ -22,6 +23,7 @@
 #include "green/hub/pool.hpp"
 #include "green/hub/queue.hpp"
 #include "green/hub/semaphore.hpp"
+#include "green/hub/server.hpp"
 #include "green/hub/socket.hpp"
 #include "green/hub/task.hpp"
 #include "green/hub/threadpool.hpp"
