@@ -109,9 +109,10 @@ struct greenlet_state {
     stack_options stack_opts{};
     registry_link reg;
   };
-  // An unstarted greenlet's place in its thread's registry (see `listed`).
-  // Apart from `reg`: a greenlet reparented and started on another thread
-  // may still be in its first thread's list until that thread unlinks it.
+  // An unstarted greenlet's place in its thread's registry, meaningful only
+  // while `listed` (or queued in thread_record::unlists). Apart from `reg`: a greenlet reparented
+  // and started on another thread may still be in its first thread's list until that thread unlinks
+  // it.
   registry_link ureg{nullptr, nullptr};
   stack_block stack;
 
@@ -193,7 +194,7 @@ struct thread_state {
   // No cache under ASan or valgrind: they must see every use after free.
   std::size_t free_blocks_limit = under_checker() ? 0 : kCachedBlocks;
   // The debug registry (G15, registry.cpp): this thread's started greenlets
-  // and its main greenlet, the thread's id as debuggers know it, and the
+  // and its main greenlet, its unstarted greenlets, the thread's id as debuggers know it, and the
   // process-wide list of thread_states (green_debug_threads).
   registry_link greenlets{&greenlets, &greenlets};
   registry_link unstarted{&unstarted, &unstarted};  // see greenlet_state::listed
@@ -244,6 +245,13 @@ inline void unlist(greenlet_state* g) noexcept {
   g->ureg.prev->next = g->ureg.next;
   g->ureg.next->prev = g->ureg.prev;
   g->ureg = {nullptr, nullptr};
+}
+// unlist_to_start() is unlist() for start(), on the listing thread, which is
+// alive: the link is set, and is read again only if the greenlet is listed.
+inline void unlist_to_start(greenlet_state* g) noexcept {
+  g->listed = false;
+  g->ureg.prev->next = g->ureg.next;
+  g->ureg.next->prev = g->ureg.prev;
 }
 
 // The calling thread's state, or null if it has none (yet, or any more).

@@ -199,13 +199,13 @@ void dispose_listed(greenlet_state* g) noexcept {
   // The parent link is local to the owner: it keeps the record alive.
   thread_record* owner = g->parent->thread.load(std::memory_order_acquire);
   thread_state* ts = tls_state;
-  if (ts != nullptr && ts->rec == owner) {
-    destroy_state(g);
-    return;
+  if (ts == nullptr || ts->rec != owner) {
+    g->destroy_run();
+    g->refs.store(1, std::memory_order_relaxed);
+    if (queue_to_owner(owner, &thread_record::deleteme, g)) return;
   }
-  g->destroy_run();
-  g->refs.store(1, std::memory_order_relaxed);
-  if (!queue_to_owner(owner, &thread_record::deleteme, g)) destroy_state(g);
+  unlist(g);
+  destroy_state(g);
 }
 
 // dispose_active() is dispose() for a started, living greenlet: out of line,
@@ -276,8 +276,7 @@ void destroy_state(greenlet_state* g) noexcept {
   const bool running_here = g->stack && g->ctx.running_on();
   // Linked only while its own thread lives and runs this (other threads free
   // a thread's greenlets only after unregister_thread() unlinked them all).
-  if (g->stack) registry_remove(g);
-  if (g->listed) unlist(g);
+  if (g->stack) registry_remove(g);  // an unstarted one is unlisted by dispose_listed()
   if (!running_here) g->ctx.retire();
   if (g->stack) {
     thread_state* ts = tls_state;
@@ -439,10 +438,8 @@ greenlet::greenlet(const detail::runnable_factory* fn, const greenlet* parent, s
   s->parent = p;
   // G15.1: listed as unstarted by its thread, which is its parent's (the
   // usual case); with a parent elsewhere or unstarted, listed once started.
-  if (s->link_local) {
-    detail::registry_insert(&ts.unstarted, &s->ureg);
-    s->listed = true;
-  }
+  s->listed = s->link_local;
+  if (s->link_local) detail::registry_insert(&ts.unstarted, &s->ureg);
   state_ = s;
 }
 

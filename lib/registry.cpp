@@ -1,8 +1,9 @@
 // The debug registry (G15): what gdb reads to list every greenlet of every
 // thread, in a live process or a core file (lib/gdb/green_gdb.py). Each
 // thread_state keeps its started greenlets and its main greenlet on an
-// intrusive list (registry_add()/registry_remove(), greenlet_state.hpp),
-// touched on spawn and on a greenlet's end, never on a switch. This file
+// intrusive list (registry_add()/registry_remove(), greenlet_state.hpp), and
+// the unstarted greenlets it created on another (greenlet_state::listed),
+// touched on creation, start and end, never on a switch. This file
 // keeps the process-wide half: the list of thread_states, changed only when
 // a thread's runtime is created or destroyed, and the description of the
 // saved frame that only backend/context.hpp knows.
