@@ -166,6 +166,39 @@ BOOST_AUTO_TEST_CASE(a_greenlet_created_here_and_started_on_another_thread_moves
   BOOST_TEST(green::debug::registered_greenlets() == base);
 }
 
+BOOST_AUTO_TEST_CASE(unstarted_greenlets_dropped_elsewhere_while_their_thread_spawns_stay_sound) {
+  // Hostile: two threads drop and reparent this thread's unstarted
+  // greenlets while it keeps creating, starting and dropping its own (its
+  // list changes under their feet, which they must never touch).
+  const std::size_t base = green::debug::registered_greenlets();
+  constexpr int kHanded = 200;
+  std::vector<std::optional<green::greenlet>> handed;
+  for (int i = 0; i < kHanded; ++i) handed.emplace_back(green::greenlet([] {}));
+  std::atomic<int> running{2};
+  auto worker = [&](int from) {
+    for (int i = from; i < kHanded; i += 2) {
+      if (i % 4 < 2) {
+        handed[i].reset();
+      } else {
+        handed[i]->set_parent(green::getcurrent());  // leaves the creator's list
+        handed[i]->switch_();                        // starts and finishes here
+        handed[i].reset();
+      }
+    }
+    running.fetch_sub(1);
+  };
+  std::thread a(worker, 0), b(worker, 1);
+  while (running.load() != 0) {
+    green::greenlet g([] { suspend(); });
+    green::greenlet idle([] {});
+    g.switch_();  // a green call: works through what the others queued
+  }
+  a.join();
+  b.join();
+  static_cast<void>(green::getcurrent());
+  BOOST_TEST(green::debug::registered_greenlets() == base);
+}
+
 BOOST_AUTO_TEST_CASE(reparenting_an_unstarted_greenlet_here_keeps_it_listed_while_it_can_start) {
   const std::size_t base = green::debug::registered_greenlets();
   green::greenlet g([] {});
