@@ -70,6 +70,7 @@ void greenlet::set_parent(const greenlet& p) const {
   const bool local = detail::acquire_link(p.state_);
   greenlet_state* old = std::exchange(state_->parent, p.state_);
   const bool old_local = std::exchange(state_->link_local, local);
+  if (state_->listed) detail::move_out_of_registry(state_, old);
   detail::release_link(old, old_local);
 }
 

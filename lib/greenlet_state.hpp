@@ -48,6 +48,10 @@ struct thread_record {
   // Parent links to this thread's greenlets dropped on other threads: the
   // owner drops them (see greenlet_state::local_links) on its next API call.
   std::vector<greenlet_state*> link_releases;
+  // Unstarted greenlets listed in this thread's registry (G15.1) that were
+  // reparented on another thread: the owner unlinks them, then drops the
+  // reference each entry holds, on its next API call.
+  std::vector<greenlet_state*> unlists;
   std::atomic<bool> has_deleteme{false};
 
   void retain() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
@@ -57,9 +61,11 @@ struct thread_record {
 };
 
 // registry_link is a greenlet's place in its thread's registry (G15): a
-// circular, intrusive list whose head is thread_state::greenlets. Touched
-// only by the owning thread (linked by start(), unlinked when the stack
-// goes), never on a switch. Unlinked: both null.
+// circular, intrusive list whose head is thread_state::greenlets (started
+// greenlets: linked by start(), unlinked when the stack goes) or
+// thread_state::unstarted (linked at creation, unlinked by start() or the
+// free). Touched only by the owning thread, never on a switch. Unlinked: both
+// null.
 struct registry_link {
   registry_link* prev;  // trivial: it shares a union with stack_options
   registry_link* next;
@@ -76,6 +82,11 @@ struct greenlet_state {
   bool counted = false;   // included in green::debug::live_greenlets()
   bool has_exc = false;   // in_exc is set: the fast path never touches exception_ptr
   bool draining = false;  // runs last_reference_gone()'s loop (see next_gone)
+  // `ureg` is in the unstarted registry of parent->thread (G15.1): set at
+  // creation when the parent link is local, cleared when it is unlinked or
+  // handed to that thread to unlink (set_parent() on another thread). While
+  // set, the parent link keeps that thread's record alive.
+  bool listed = false;
   std::atomic<thread_record*> thread{nullptr};  // set when started (main: at creation)
   greenlet_state* parent = nullptr;             // strong reference; null only for main
   runnable* run = nullptr;                      // the function, until it starts
@@ -98,15 +109,25 @@ struct greenlet_state {
     stack_options stack_opts{};
     registry_link reg;
   };
+  // An unstarted greenlet's place in its thread's registry, meaningful only
+  // while `listed` (or queued in thread_record::unlists). Apart from `reg`: a greenlet reparented
+  // and started on another thread may still be in its first thread's list until that thread unlinks
+  // it.
+  registry_link ureg{nullptr, nullptr};
   stack_block stack;
 
-  // The payload in flight to this greenlet: a pointer to a value that lives
-  // on the sender's (suspended or dying) stack, and a pending exception.
-  value* in_value = nullptr;
-  std::exception_ptr in_exc;
-  // The thread's queue of greenlets whose last reference went while a
-  // greenlet was draining (last_reference_gone()).
-  greenlet_state* next_gone = nullptr;
+  union {
+    // The payload in flight to this greenlet: a pointer to a value that
+    // lives on the sender's (suspended or dying) stack, set right before a
+    // switch into it and taken on arrival.
+    value* in_value = nullptr;
+    // The thread's queue of greenlets whose last reference went while a
+    // greenlet was draining (last_reference_gone()). A greenlet is queued
+    // only with no reference left, when nothing can be switching into it,
+    // so it shares its bytes with in_value.
+    greenlet_state* next_gone;
+  };
+  std::exception_ptr in_exc;  // a pending exception for this greenlet
 
   std::shared_ptr<context_data> gr_context;
   // A handle that holds no reference: what current() and trace functions
@@ -173,9 +194,10 @@ struct thread_state {
   // No cache under ASan or valgrind: they must see every use after free.
   std::size_t free_blocks_limit = under_checker() ? 0 : kCachedBlocks;
   // The debug registry (G15, registry.cpp): this thread's started greenlets
-  // and its main greenlet, the thread's id as debuggers know it, and the
+  // and its main greenlet, its unstarted greenlets, the thread's id as debuggers know it, and the
   // process-wide list of thread_states (green_debug_threads).
   registry_link greenlets{&greenlets, &greenlets};
+  registry_link unstarted{&unstarted, &unstarted};  // see greenlet_state::listed
   long tid = 0;
   thread_state* debug_prev = nullptr;
   thread_state* debug_next = nullptr;
@@ -194,12 +216,14 @@ struct thread_state {
 // main greenlet) into its thread's registry; registry_remove() unlinks one
 // that has a stack, if still linked (unregister_thread() unlinks them all
 // when the thread exits). Owning thread only.
+inline void registry_insert(registry_link* head, registry_link* r) noexcept {
+  r->prev = head;
+  r->next = head->next;
+  head->next->prev = r;
+  head->next = r;
+}
 inline void registry_add(thread_state& ts, greenlet_state* g) noexcept {
-  registry_link* head = &ts.greenlets;
-  g->reg.prev = head;
-  g->reg.next = head->next;
-  head->next->prev = &g->reg;
-  head->next = &g->reg;
+  registry_insert(&ts.greenlets, &g->reg);
 }
 // registry_unlink() is registry_remove() for a greenlet known to be linked
 // whose stack goes right after, so nothing reads its link again: the end of
@@ -212,6 +236,22 @@ inline void registry_remove(greenlet_state* g) noexcept {
   if (g->reg.next == nullptr) return;
   registry_unlink(g);
   g->reg = {};
+}
+// unlist() takes an unstarted greenlet out of its thread's registry, on that
+// thread (or anywhere once unregister_thread() has unlinked them all).
+inline void unlist(greenlet_state* g) noexcept {
+  g->listed = false;
+  if (g->ureg.next == nullptr) return;
+  g->ureg.prev->next = g->ureg.next;
+  g->ureg.next->prev = g->ureg.prev;
+  g->ureg = {nullptr, nullptr};
+}
+// unlist_to_start() is unlist() for start(), on the listing thread, which is
+// alive: the link is set, and is read again only if the greenlet is listed.
+inline void unlist_to_start(greenlet_state* g) noexcept {
+  g->listed = false;
+  g->ureg.prev->next = g->ureg.next;
+  g->ureg.next->prev = g->ureg.prev;
 }
 
 // The calling thread's state, or null if it has none (yet, or any more).

@@ -84,6 +84,27 @@ void release_link(greenlet_state* p, bool local) noexcept {
   drop_local_link_after_exit(owner, p);
 }
 
+// move_out_of_registry() is set_parent()'s part in G15.1: `g` is unstarted
+// and listed by the thread of `old_parent`, which it has just left (its link
+// to it is not dropped yet, so that thread's record is alive). It stays
+// listed if its new parent is of the same thread, and that thread is this
+// one; otherwise it leaves the list, unlinked here on that thread, or by
+// that thread at its next green call (the queued entry holds a reference,
+// so the state outlives its link). It is listed again when it starts.
+void move_out_of_registry(greenlet_state* g, greenlet_state* old_parent) noexcept {
+  thread_record* owner = old_parent->thread.load(std::memory_order_acquire);
+  thread_state* ts = tls_state;
+  if (ts != nullptr && ts->rec == owner) {
+    if (g->link_local) return;  // the new parent is of this thread too
+    unlist(g);
+    return;
+  }
+  g->listed = false;
+  retain(g);
+  if (queue_to_owner(owner, &thread_record::unlists, g)) return;
+  release(g);  // the owner has exited: unregister_thread() unlinked it
+}
+
 namespace {
 
 // Out of line: a kill is rare, and inlined into last_reference_gone() its frame
@@ -155,12 +176,36 @@ namespace {
 // freed, or killed first (G9.3-G9.5, G10).
 [[gnu::noinline]] void dispose_active(greenlet_state* g) noexcept;
 
+[[gnu::noinline]] void dispose_listed(greenlet_state* g) noexcept;
+
 inline void dispose(greenlet_state* g) noexcept {
   if (g->state.load(std::memory_order_acquire) != status::active || g->is_main) {
-    destroy_state(g);
+    if (__builtin_expect(g->listed, 0)) {
+      dispose_listed(g);
+    } else {
+      destroy_state(g);
+    }
   } else {
     dispose_active(g);
   }
+}
+
+// dispose_listed() is dispose() for an unstarted greenlet in its thread's
+// registry (G15.1): only that thread may unlink it. Elsewhere its function
+// goes here, as for any unstarted greenlet (G9), and the rest is queued to
+// the owner, which unlinks and frees it at its next green call; if the owner
+// has exited, unregister_thread() unlinked it already.
+void dispose_listed(greenlet_state* g) noexcept {
+  // The parent link is local to the owner: it keeps the record alive.
+  thread_record* owner = g->parent->thread.load(std::memory_order_acquire);
+  thread_state* ts = tls_state;
+  if (ts == nullptr || ts->rec != owner) {
+    g->destroy_run();
+    g->refs.store(1, std::memory_order_relaxed);
+    if (queue_to_owner(owner, &thread_record::deleteme, g)) return;
+  }
+  unlist(g);
+  destroy_state(g);
 }
 
 // dispose_active() is dispose() for a started, living greenlet: out of line,
@@ -231,7 +276,7 @@ void destroy_state(greenlet_state* g) noexcept {
   const bool running_here = g->stack && g->ctx.running_on();
   // Linked only while its own thread lives and runs this (other threads free
   // a thread's greenlets only after unregister_thread() unlinked them all).
-  if (g->stack) registry_remove(g);
+  if (g->stack) registry_remove(g);  // an unstarted one is unlisted by dispose_listed()
   if (!running_here) g->ctx.retire();
   if (g->stack) {
     thread_state* ts = tls_state;
@@ -391,6 +436,10 @@ greenlet::greenlet(const detail::runnable_factory* fn, const greenlet* parent, s
   }
   s->link_local = detail::acquire_link(p);
   s->parent = p;
+  // G15.1: listed as unstarted by its thread, which is its parent's (the
+  // usual case); with a parent elsewhere or unstarted, listed once started.
+  s->listed = s->link_local;
+  if (s->link_local) detail::registry_insert(&ts.unstarted, &s->ureg);
   state_ = s;
 }
 

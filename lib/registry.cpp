@@ -1,8 +1,9 @@
 // The debug registry (G15): what gdb reads to list every greenlet of every
 // thread, in a live process or a core file (lib/gdb/green_gdb.py). Each
 // thread_state keeps its started greenlets and its main greenlet on an
-// intrusive list (registry_add()/registry_remove(), greenlet_state.hpp),
-// touched on spawn and on a greenlet's end, never on a switch. This file
+// intrusive list (registry_add()/registry_remove(), greenlet_state.hpp), and
+// the unstarted greenlets it created on another (greenlet_state::listed),
+// touched on creation, start and end, never on a switch. This file
 // keeps the process-wide half: the list of thread_states, changed only when
 // a thread's runtime is created or destroyed, and the description of the
 // saved frame that only backend/context.hpp knows.
@@ -29,7 +30,7 @@ extern "C" {
 // The first thread_state of the process (debug_next links the others).
 [[gnu::used]] green::detail::thread_state* green_debug_threads = nullptr;
 extern const green::detail::debug_layout green_debug_layout;
-[[gnu::used]] const green::detail::debug_layout green_debug_layout{1, green::detail::kSavedFrame};
+[[gnu::used]] const green::detail::debug_layout green_debug_layout{2, green::detail::kSavedFrame};
 }
 
 // The gdb extension, embedded so that gdb loads it by itself for any program
@@ -72,13 +73,14 @@ void unregister_thread(thread_state* ts) noexcept {
   }
   // Greenlets still linked are freed later, on whichever thread drops them
   // last: unlinked now, they never touch this thread_state again.
-  registry_link* head = &ts->greenlets;
-  for (registry_link* r = head->next; r != head;) {
-    registry_link* next = r->next;
-    *r = {};
-    r = next;
+  for (registry_link* head : {&ts->greenlets, &ts->unstarted}) {
+    for (registry_link* r = head->next; r != head;) {
+      registry_link* next = r->next;
+      *r = {};
+      r = next;
+    }
+    head->prev = head->next = head;
   }
-  head->prev = head->next = head;
 }
 
 }  // namespace green::detail
@@ -89,7 +91,9 @@ std::size_t debug::registered_greenlets() noexcept {
   const detail::thread_state* ts = detail::tls_state;
   if (ts == nullptr) return 0;
   std::size_t n = 0;
-  for (const detail::registry_link* r = ts->greenlets.next; r != &ts->greenlets; r = r->next) ++n;
+  for (const detail::registry_link* head : {&ts->greenlets, &ts->unstarted}) {
+    for (const detail::registry_link* r = head->next; r != head; r = r->next) ++n;
+  }
   return n;
 }
 

@@ -48,6 +48,10 @@ bool queue_to_owner(thread_record* owner, std::vector<greenlet_state*> thread_re
 bool acquire_link(greenlet_state* p) noexcept;
 void release_link(greenlet_state* p, bool local) noexcept;
 void drop_local_link_after_exit(thread_record* owner, greenlet_state* p) noexcept;
+// move_out_of_registry() takes an unstarted greenlet that set_parent() has
+// moved away from `old_parent` out of the registry of old_parent's thread
+// (G15.1), unless its new parent is of the same thread.
+void move_out_of_registry(greenlet_state* g, greenlet_state* old_parent) noexcept;
 
 // --- hooks.cpp
 // green::debug's count of live greenlet states (off unless turned on: two

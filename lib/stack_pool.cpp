@@ -147,7 +147,7 @@ stack_block map_plain(std::size_t usable, std::size_t guard) {
   stack_block b;
   b.base = static_cast<char*>(p);
   b.mapping = mapping;
-  b.guard = guard;
+  b.guard = static_cast<std::uint32_t>(guard);  // a page or a few
   return b;
 }
 

@@ -5,6 +5,7 @@
 #define GREEN_LIB_STACK_POOL_HPP
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -19,7 +20,7 @@ struct stack_slab;
 struct stack_block {
   char* base = nullptr;
   std::size_t mapping = 0;  // bytes mapped, guard included
-  std::size_t guard = 0;    // 0: no guard page
+  std::uint32_t guard = 0;  // 0: no guard page (else one page or a few)
   unsigned valgrind_id = 0;
   stack_slab* slab = nullptr;  // carved from a shared mapping (unguarded fallback)
 

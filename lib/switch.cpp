@@ -68,6 +68,8 @@ void start(thread_state& ts, greenlet_state* t) {
   // take parents of their thread), and main holds the record.
   t->thread.store(ts.rec, std::memory_order_release);
   t->state.store(status::active, std::memory_order_release);
+  // Listed as unstarted only by its lineage's thread, which starts it.
+  if (t->listed) unlist_to_start(t);
   registry_add(ts, t);
 }
 

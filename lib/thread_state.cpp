@@ -63,6 +63,7 @@ thread_state::~thread_state() {
   process_deleteme();
   std::vector<greenlet_state*> late;
   std::vector<greenlet_state*> late_links;
+  std::vector<greenlet_state*> late_unlists;
   {
     std::lock_guard<std::mutex> lock(rec->deleteme_mutex);
     // Before other threads may free this thread's greenlets (they do once
@@ -71,6 +72,7 @@ thread_state::~thread_state() {
     rec->alive.store(false, std::memory_order_release);
     late.swap(rec->deleteme);
     late_links.swap(rec->link_releases);
+    late_unlists.swap(rec->unlists);
     rec->has_deleteme.store(false, std::memory_order_relaxed);
   }
   // From here on, local links to this thread's greenlets are counted under
@@ -78,6 +80,7 @@ thread_state::~thread_state() {
   tls_state = nullptr;
   tls_torn_down = true;
   for (greenlet_state* g : late_links) drop_local_link_after_exit(rec, g);
+  for (greenlet_state* g : late_unlists) release(g);  // unlinked by unregister_thread()
   // Releases that came too late to run anything: the thread no longer
   // lives, so a last one frees its greenlet unrun (G9.3, G9.5).
   for (greenlet_state* g : late) release(g);
@@ -113,13 +116,25 @@ thread_state::~thread_state() {
 void thread_state::process_deleteme() {
   std::vector<greenlet_state*> victims;
   std::vector<greenlet_state*> links;
+  std::vector<greenlet_state*> unlists;
   {
     std::lock_guard<std::mutex> lock(rec->deleteme_mutex);
     victims.swap(rec->deleteme);
     links.swap(rec->link_releases);
+    unlists.swap(rec->unlists);
     rec->has_deleteme.store(false, std::memory_order_relaxed);
   }
   for (greenlet_state* p : links) release_link(p, true);
+  // Unstarted greenlets reparented on other threads (move_out_of_registry()):
+  // unlinked from this thread's registry (G15.1); `listed` was cleared there.
+  for (greenlet_state* g : unlists) {
+    if (g->ureg.next != nullptr) {
+      g->ureg.prev->next = g->ureg.next;
+      g->ureg.next->prev = g->ureg.prev;
+      g->ureg = {nullptr, nullptr};
+    }
+    release(g);
+  }
   // References other threads dropped (release_foreign()): the last one
   // kills the greenlet here, on its own thread (G9.5).
   for (greenlet_state* g : victims) release(g);

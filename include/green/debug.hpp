@@ -50,8 +50,9 @@ GREEN_API bool current_stack_guarded() noexcept;
 
 // registered_greenlets() counts the calling thread's entries in the
 // registry that debuggers read (docs/semantics.md G15, README "Debugging
-// with gdb"): its main greenlet and each of its greenlets that has a stack
-// (started and not finished). 0 on a thread that has not used green.
+// with gdb"): its main greenlet, each of its greenlets that has a stack
+// (started and not finished), and the unstarted greenlets it lists (G15.1).
+// 0 on a thread that has not used green.
 GREEN_API std::size_t registered_greenlets() noexcept;
 
 // registered_threads() counts the threads whose green runtime exists (the

@@ -13,7 +13,8 @@
 #   (gdb) source /usr/share/green/gdb/green_gdb.py
 #
 # How it works: libgreen keeps, per thread, a list of its greenlets that have
-# a stack (green_debug_threads -> thread_state::greenlets). A suspended
+# a stack (green_debug_threads -> thread_state::greenlets) and one of those
+# not started yet (thread_state::unstarted). A suspended
 # greenlet's registers are on its own stack, where Boost.Context's
 # jump_fcontext saved them; green_debug_layout says where. While a greenlet
 # is selected, an unwinder makes the thread's innermost frame (#0, where the
@@ -27,7 +28,7 @@ import struct
 import gdb
 import gdb.unwinder
 
-_LAYOUT_VERSION = 1
+_LAYOUT_VERSION = 2
 _REGS = ("r12", "r13", "r14", "r15", "rbx", "rbp")
 
 
@@ -78,6 +79,7 @@ def _greenlets():
     gs_type = gdb.lookup_type("green::detail::greenlet_state")
     # `reg` sits in an anonymous union: ask for its address in a state at 0.
     reg_off = int(gdb.Value(0).cast(gs_type.pointer())["reg"].address)
+    ureg_off = int(gdb.Value(0).cast(gs_type.pointer())["ureg"].address)
     char_p = gdb.lookup_type("char").pointer()
     threads = _gdb_threads()
     result = []
@@ -87,12 +89,8 @@ def _greenlets():
         tid = int(ts["tid"])
         current = int(ts["current"])
         thread = threads.get(tid)
-        head = int(ts["greenlets"].address)
-        link = ts["greenlets"]["next"]
-        count = 0
-        while int(link) != head and count < 10000000:
-            count += 1
-            g = (link.cast(char_p) - reg_off).cast(gs_type.pointer())
+        for g in _listed(ts, "greenlets", reg_off, gs_type, char_p, 10000000):
+            status = int(g["state"]["_M_i"])
             gr = _Greenlet()
             gr.ptr = int(g)
             gr.id = int(g["id"])
@@ -106,7 +104,6 @@ def _greenlets():
             gr.fctx = int(ctx["fctx_"])
             gr.stack_lo = int(ctx["stack_bottom_"])
             gr.stack_size = int(ctx["stack_size_"])
-            status = int(g["state"]["_M_i"])
             gr.finished = status == 2
             if gr.ptr == current:
                 gr.state = "current"
@@ -116,9 +113,42 @@ def _greenlets():
                 gr.state = "suspended"
             gr.layout = layout
             result.append(gr)
-            link = link["next"]
+        # Unstarted: no stack, no context. An entry whose greenlet has
+        # started meanwhile (on another thread, after a set_parent() there)
+        # waits for this thread to unlink it; its other list shows it.
+        for g in _listed(ts, "unstarted", ureg_off, gs_type, char_p, 10000000):
+            if int(g["state"]["_M_i"]) != 0:
+                continue
+            gr = _Greenlet()
+            gr.ptr = int(g)
+            gr.id = int(g["id"])
+            gr.name = g["name"].string(length=32).split("\0")[0]
+            gr.thread = thread
+            gr.tid = tid
+            gr.is_main = False
+            parent = g["parent"]
+            gr.parent = int(parent["id"]) if int(parent) != 0 else None
+            gr.fctx = 0
+            gr.stack_lo = 0
+            gr.stack_size = 0
+            gr.finished = False
+            gr.state = "unstarted"
+            gr.layout = layout
+            result.append(gr)
         ts = ts["debug_next"]
     return result
+
+
+def _listed(ts, head_name, off, gs_type, char_p, limit):
+    """The greenlet_states on thread_state `ts`'s registry list `head_name`,
+    whose links are `off` bytes into each state."""
+    head = int(ts[head_name].address)
+    link = ts[head_name]["next"]
+    count = 0
+    while int(link) != head and count < limit:
+        count += 1
+        yield (link.cast(char_p) - off).cast(gs_type.pointer())
+        link = link["next"]
 
 
 def _find(key):
@@ -177,6 +207,8 @@ def _unwinder():
 def _select(g):
     if g.thread is None:
         raise gdb.GdbError("greenlet %d's thread (LWP %d) is not known to gdb" % (g.id, g.tid))
+    if g.state == "unstarted":
+        raise gdb.GdbError("greenlet %d has not started: it has no stack and no frames yet" % g.id)
     if g.state == "current":
         raise gdb.GdbError("greenlet %d is running on thread %d: its frames are the thread's own "
                            "(`thread %d`, then `bt`)" % (g.id, g.thread.num, g.thread.num))
@@ -208,7 +240,7 @@ def _describe(g):
 class InfoGreenlets(gdb.Command):
     """List every greenlet of every thread: id, thread, state, parent, stack
 used/size, name. `*` marks each thread's running greenlet. Greenlets not yet
-started have no stack and are not listed (docs/semantics.md G15)."""
+started are listed as unstarted, with no stack (docs/semantics.md G15)."""
 
     def __init__(self):
         super().__init__("info greenlets", gdb.COMMAND_STACK)
@@ -308,6 +340,9 @@ ran: #0 is where it switched away. greenlet bt all: every suspended one."""
                 if g.state == "current":
                     print("  running: see `thread %s` then `bt`" %
                           (g.thread.num if g.thread else "?"))
+                    continue
+                if g.state == "unstarted":
+                    print("  not started: no frames yet")
                     continue
                 print(_with_selection(g, lambda: _renumbered_bt(full)))
             return

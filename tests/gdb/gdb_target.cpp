@@ -52,7 +52,7 @@ int main() {
   });
   gen.next();
 
-  green::greenlet idle([] {});  // unstarted: no stack, so not listed
+  green::greenlet idle([] {});  // unstarted: listed, with no stack
   idle.set_name("idle");
 
   std::atomic<int> phase{0};

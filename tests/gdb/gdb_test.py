@@ -95,7 +95,10 @@ class Checker:
         self.check(mains == ["current", "suspended"],
                    "info greenlets: the two threads' main greenlets, one running (thread 2 "
                    "waits on it) and one suspended; got %s" % mains)
-        self.check("idle" not in rows, "info greenlets: an unstarted greenlet is not listed")
+        idle = [(r[3], r[5]) for r in rows.get("idle", [])]
+        self.check(idle == [("unstarted", "-")],
+                   "info greenlets: the unstarted greenlet idle is listed once, unstarted, with no "
+                   "stack; got %s" % idle)
         threads = {r[1] for rs in rows.values() for r in rs}
         self.check(len(threads) == 2, "info greenlets: greenlets of 2 threads; got %s" % threads)
         used = [r[5] for r in rows.get("worker", [])]
@@ -125,8 +128,8 @@ class Checker:
         self.check(self.frames("bt_real")[:1] == ["ready_for_gdb"],
                    "greenlet frame off: bt is the thread's own again (ready_for_gdb); got %s"
                    % self.frames("bt_real"))
-        self.check("no greenlet idle" in self.part("bt_idle"),
-                   "greenlet bt idle: says there is no such greenlet")
+        self.check("has not started" in self.part("bt_idle"),
+                   "greenlet bt idle: says it has not started (no frames)")
         self.check("Traceback" not in self.out and "Python Exception" not in self.out,
                    "no Python error in the extension")
         return self.failures
