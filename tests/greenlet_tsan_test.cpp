@@ -10,6 +10,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <latch>
 #include <optional>
 #include <semaphore>
 #include <string>
@@ -29,8 +30,15 @@ int shared_counter = 0;  // written without synchronisation on purpose
 
 // race_in_greenlets() has two threads increment shared_counter, each from
 // inside a greenlet that is itself resumed from deep inside other calls.
+// Both threads set up green's runtime before either increments: a thread's
+// runtime registers with the debug registry (G15) under a mutex, at its
+// start and at its exit, so a thread that started after the other had
+// exited would be ordered after it, and TSan would rightly see no race.
 int race_in_greenlets() {
-  auto worker = [] {
+  std::latch both_set_up(2);
+  auto worker = [&both_set_up] {
+    (void)green::getcurrent();  // this thread's runtime exists from here
+    both_set_up.arrive_and_wait();
     green::greenlet w([] {
       green::getcurrent().parent()->switch_();  // park once: a switch out and back in
       ++shared_counter;
